@@ -1,0 +1,28 @@
+"""One JSON shape for every error: RFC 9457 "problem details"."""
+
+from http import HTTPStatus
+
+from django.http import JsonResponse
+
+
+def problem(status, detail, **extra):
+    """A JSON error response: {"type", "title", "status", "detail", ...extra}."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    return JsonResponse({**body, **extra}, status=status, content_type="application/problem+json")
+
+
+# Django's error handlers (see config/urls.py), replacing its HTML pages.
+def bad_request(request, exception):
+    return problem(400, "The request could not be understood.")
+
+
+def permission_denied(request, exception):
+    return problem(403, "You do not have permission to do this.")
+
+
+def not_found(request, exception):
+    return problem(404, f"Nothing is at {request.path}.")
+
+
+def server_error(request):
+    return problem(500, "The server failed to handle the request; the error has been logged.")
