@@ -1,0 +1,89 @@
+# One Dockerfile, six stages. Targets people build:
+#   docker build --target prod .   the image that runs in production
+#   docker build --target dev .    the same runtime plus test tools; runs pytest
+# The other stages only feed these two. Each stage says what it is for.
+# Base images are pinned by tag; the README says how to move them forward.
+
+# export: turns Pipfile.lock into pip requirements files, so that no later stage needs Pipenv.
+FROM python:3.13-slim AS export
+ARG PIPENV_VERSION=2026.10.3
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip install --root-user-action=ignore "pipenv==${PIPENV_VERSION}"
+WORKDIR /src
+COPY Pipfile Pipfile.lock ./
+# `pipenv verify` fails the build when Pipfile.lock no longer matches the Pipfile:
+# locking is a developer's step (`make lock`), never a side effect of a build.
+RUN pipenv verify \
+ && pipenv requirements --hash > requirements.txt \
+ && pipenv requirements --hash --dev-only > requirements-dev.txt
+
+# builder: compiles and installs the production packages into /opt/venv, which prod copies.
+# The full python image has the compilers and headers (libpq-dev) that uWSGI and psycopg2 need.
+FROM python:3.13 AS builder
+# A venv without pip of its own: the image's pip installs into it, and nothing
+# of pip reaches production.
+RUN python -m venv --without-pip /opt/venv
+COPY --from=export /src/requirements.txt /tmp/
+# --require-hashes: only the exact files recorded in Pipfile.lock are installed.
+# --no-binary: uWSGI and psycopg2 are compiled here against this image's libpq,
+# never taken as prebuilt wheels that bundle their own copies of libraries.
+# xml=false: uWSGI would link libxml2 (for XML config files, unused here) and so
+# need it in the runtime image. pip caches the built wheel in the cache mount;
+# after changing this override, clear it with `docker builder prune`.
+RUN --mount=type=cache,target=/root/.cache/pip \
+    UWSGI_PROFILE_OVERRIDE="xml=false" \
+    pip --python /opt/venv/bin/python install --root-user-action=ignore \
+        --require-hashes --no-binary uwsgi,psycopg2 -r /tmp/requirements.txt
+
+# dev-builder: adds the test tools to the production packages, for the dev image.
+FROM builder AS dev-builder
+COPY --from=export /src/requirements-dev.txt /tmp/
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip --python /opt/venv/bin/python install --root-user-action=ignore \
+        --require-hashes -r /tmp/requirements-dev.txt
+
+# base: the slim runtime that dev and prod share: security updates, runtime
+# libraries only, and the unprivileged user.
+FROM python:3.13-slim AS base
+# Security updates are applied at build time: the base image may be weeks old.
+# libpq5 is the PostgreSQL client library psycopg2 was compiled against.
+# pip is removed: nothing installs packages at run time.
+# Everything happens in one RUN so that no layer keeps the package lists.
+RUN apt-get update \
+ && apt-get upgrade -y \
+ && apt-get install -y --no-install-recommends libpq5 \
+ && rm -rf /var/lib/apt/lists/* \
+ && python -m pip uninstall --yes --root-user-action=ignore pip \
+ && groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=config.settings
+WORKDIR /app
+EXPOSE 8000
+# Slim images have no curl; the standard library can make the request.
+# prod inherits this, and so does the compose dev server (same port, same path).
+HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --start-interval=1s \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+
+# dev: runs the test suite (`docker run --rm <image>`); docker compose also serves from it with live reload.
+FROM base AS dev
+COPY --from=dev-builder /opt/venv /opt/venv
+# Source last: an edit rebuilds only this layer. Owned by root, read-only to the app user.
+COPY pyproject.toml manage.py ./
+COPY config config
+COPY app app
+COPY tests tests
+USER 10001:10001
+ENV DJANGO_DEBUG=1
+CMD ["pytest"]
+
+# prod: serves the API with uWSGI on port 8000 as the unprivileged user.
+FROM base AS prod
+COPY --from=builder /opt/venv /opt/venv
+COPY manage.py ./
+COPY config config
+COPY app app
+USER 10001:10001
+CMD ["uwsgi", "--ini", "config/uwsgi.ini"]
