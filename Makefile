@@ -1,0 +1,71 @@
+# Tasks for developing, testing and releasing the service. `make help` lists them.
+# Everything runs in containers; the host needs Docker with Compose v2, make,
+# and python3 (only for the container tests' throwaway venv).
+
+IMAGE ?= notes
+# Compose project for `make test`, apart from the one `make up` runs.
+TEST_PROJECT ?= $(IMAGE)-test
+# Pipenv's version is pinned once, in the Dockerfile.
+# The compose dev server runs as you (see docker-compose.yml).
+export HOST_UID := $(shell id -u)
+export HOST_GID := $(shell id -g)
+PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
+TEST_VENV := .cache/container-tests-venv
+
+.DEFAULT_GOAL := help
+.PHONY: help build up down logs shell migrate test test-app test-container lock clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build the prod and dev images (notes:prod, notes:dev)
+	docker build --target prod -t $(IMAGE):prod .
+	docker build --target dev -t $(IMAGE):dev .
+
+up: ## Start PostgreSQL and the app with live reload on http://127.0.0.1:8000
+	docker compose up --build --detach --wait
+
+down: ## Stop the local stack (the database volume is kept)
+	docker compose down
+
+logs: ## Follow the local stack's logs
+	docker compose logs --follow
+
+shell: ## Open a shell in the running app container
+	docker compose exec app bash
+
+migrate: ## Apply migrations to the local database
+	docker compose exec app python manage.py migrate
+
+test: test-app test-container ## Run every test (what CI runs)
+
+test-app: ## Run the test suite in the dev image against PostgreSQL
+	docker build --target dev -t $(IMAGE):dev .
+	docker compose -p $(TEST_PROJECT) up --detach --wait db
+	docker run --rm --network $(TEST_PROJECT)_default \
+		-e DATABASE_URL=postgres://notes:notes@db:5432/notes $(IMAGE):dev; \
+		status=$$?; docker compose -p $(TEST_PROJECT) down --volumes; exit $$status
+
+test-container: $(TEST_VENV)/bin/pytest ## Test the built images and containers from the host
+	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest tests/container
+
+# The host's test runner comes from Pipfile.lock too (its dev packages, exported
+# by the Dockerfile's export stage), in a venv that leaves the host's Python alone.
+$(TEST_VENV)/bin/pytest: Pipfile.lock
+	docker build --quiet --target export -t $(IMAGE):export . >/dev/null
+	rm -rf $(TEST_VENV)
+	python3 -m venv $(TEST_VENV)
+	docker run --rm $(IMAGE):export cat requirements-dev.txt >$(TEST_VENV)/requirements.txt
+	$(TEST_VENV)/bin/pip install --quiet --require-hashes -r $(TEST_VENV)/requirements.txt
+
+# The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
+lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
+		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
+		&& /tmp/pipenv/bin/pipenv lock'
+
+clean: ## Remove the stacks, their volumes, the images and local caches
+	docker compose down --volumes --remove-orphans
+	docker compose -p $(TEST_PROJECT) down --volumes --remove-orphans
+	-docker image rm $(IMAGE):prod $(IMAGE):dev $(IMAGE):export
+	rm -rf .cache
