@@ -1,0 +1,55 @@
+"""The local development stack: `docker compose up --wait`, then edit and see."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import free_port, http, unique_name
+
+
+@pytest.fixture
+def stack(repo_copy):
+    """The compose stack of a copy of the repository, on a free loopback port."""
+    port = free_port()
+    compose = ["docker", "compose", "--project-name", unique_name("compose")]
+    env = {**os.environ, "APP_PORT": str(port)}
+
+    def run(*args):
+        return subprocess.run([*compose, *args], cwd=repo_copy, env=env, capture_output=True, text=True, timeout=600)
+
+    up = run("up", "--build", "--detach", "--wait")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield repo_copy, f"http://127.0.0.1:{port}", run
+    finally:
+        run("down", "--volumes")
+
+
+def test_up_wait_returns_with_the_api_answering_on_loopback_only(stack):
+    _, url, run = stack
+
+    # `up --wait` has returned: no retry loop, the API must answer now.
+    status, _, note = http("POST", f"{url}/api/notes/", {"title": "from compose"})
+    assert status == 201
+    assert http("GET", f"{url}/api/notes/")[2]["results"] == [note]
+    assert run("port", "app", "8000").stdout.strip() == url.removeprefix("http://")
+
+
+def test_an_edit_to_a_view_is_served_without_a_rebuild(stack):
+    repo, url, _ = stack
+    views = repo / "app" / "views.py"
+    views.write_text(views.read_text().replace('"The note is invalid."', '"Edited while running."'))
+
+    deadline = time.monotonic() + 30
+    while served_detail(url) != "Edited while running.":
+        assert time.monotonic() < deadline, "the edit was not served within 30 s"
+        time.sleep(0.5)
+
+
+def served_detail(url):
+    try:
+        return http("POST", f"{url}/api/notes/", {})[2]["detail"]
+    except OSError:  # the server is restarting to load the edit
+        return None
