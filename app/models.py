@@ -11,6 +11,9 @@ class Note(models.Model):
         # The id breaks ties between notes created within the same microsecond.
         ordering = ["-created_at", "-id"]
 
+    def __str__(self):
+        return self.title
+
     def as_json(self):
         return {
             "id": self.id,

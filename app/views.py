@@ -47,7 +47,8 @@ class NoteCollection(JsonView):
         limit = query_int(request, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         offset = query_int(request, "offset", 0, 0, MAX_BIGINT)
         notes = Note.objects.all()
-        return JsonResponse({"count": notes.count(), "results": [note.as_json() for note in notes[offset : offset + limit]]})
+        page = [note.as_json() for note in notes[offset : offset + limit]]
+        return JsonResponse({"count": notes.count(), "results": page})
 
     def post(self, request):
         fields = note_fields(request, partial=False)

@@ -29,7 +29,8 @@ def test_readyz_is_503_when_the_database_is_unreachable():
     # A real connection attempt to a port where nothing listens, in a fresh process.
     script = (
         "import django, json; django.setup(); from django.test import Client; "
-        "r = Client().get('/readyz'); print(json.dumps({'status': r.status_code, 'type': r['Content-Type'], 'body': r.json()}))"
+        "r = Client().get('/readyz'); "
+        "print(json.dumps({'status': r.status_code, 'type': r['Content-Type'], 'body': r.json()}))"
     )
     env = {**os.environ, "DATABASE_URL": "postgres://nobody:secret@127.0.0.1:1/none", "DJANGO_DEBUG": "1"}
 

@@ -69,7 +69,9 @@ def test_get_patch_delete_one_note(api, make_note):
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
 def test_unknown_id_is_404(api, method):
-    body = assert_problem(api.request(method, "/api/notes/999/", body={"title": "x"} if method == "patch" else None), 404)
+    body = {"title": "x"} if method == "patch" else None
+
+    body = assert_problem(api.request(method, "/api/notes/999/", body=body), 404)
     assert "999" in body["detail"]
 
 

@@ -28,7 +28,9 @@ def load_settings(env, expression="settings.DEBUG"):
 
 
 def test_production_settings_load():
-    result = load_settings(PRODUCTION, "(settings.DEBUG, settings.ALLOWED_HOSTS, settings.DATABASES['default']['HOST'])")
+    expression = "(settings.DEBUG, settings.ALLOWED_HOSTS, settings.DATABASES['default']['HOST'])"
+
+    result = load_settings(PRODUCTION, expression)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(False, ['api.example.com', 'www.example.com'], 'db.example.com')"
@@ -72,4 +74,3 @@ def test_postgres_connections_persist_with_health_checks_and_a_connect_timeout()
     assert database["CONN_MAX_AGE"] > 0
     assert database["CONN_HEALTH_CHECKS"] is True
     assert database["OPTIONS"]["connect_timeout"] == 5
-

@@ -88,7 +88,10 @@ def repo_copy():
     """
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split("\0")
     copy = REPO / ".cache" / unique_name("repo")
     for name in filter(None, files):
@@ -113,8 +116,9 @@ def network():
 def database_url(network):
     """A real PostgreSQL 17 on the test network, reachable as host `db`."""
     name = unique_name("db")
-    docker("run", "--detach", "--name", name, "--network", network, "--network-alias", "db",
-           "-e", "POSTGRES_USER=notes", "-e", "POSTGRES_PASSWORD=notes", "-e", "POSTGRES_DB=notes", "postgres:17")
+    credentials = {"POSTGRES_USER": "notes", "POSTGRES_PASSWORD": "notes", "POSTGRES_DB": "notes"}
+    network_args = ["--network", network, "--network-alias", "db"]
+    docker("run", "--detach", "--name", name, *network_args, *env_args(credentials), "postgres:17")
     deadline = time.monotonic() + 60
     while docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).returncode != 0:
         assert time.monotonic() < deadline, docker("logs", name).stderr
@@ -143,10 +147,9 @@ def run_prod(prod_image, network, prod_env):
     started = []
 
     def run(*command, extra_args=()):
-        name = unique_name("app")
-        port = free_port()
-        docker("run", "--detach", "--name", name, "--network", network, "-p", f"127.0.0.1:{port}:8000",
-               *env_args(prod_env), *extra_args, prod_image, *command)
+        name, port = unique_name("app"), free_port()
+        options = ["--detach", "--name", name, "--network", network, "-p", f"127.0.0.1:{port}:8000"]
+        docker("run", *options, *env_args(prod_env), *extra_args, prod_image, *command)
         started.append(name)
         return name, f"http://127.0.0.1:{port}"
 
@@ -158,6 +161,6 @@ def run_prod(prod_image, network, prod_env):
 @pytest.fixture(scope="module")
 def migrated(prod_image, network, prod_env):
     """Migrations applied the production way: a one-off run of the prod image."""
-    result = docker("run", "--rm", "--network", network, *env_args(prod_env), prod_image,
-                    "python", "manage.py", "migrate", "--no-input")
+    migrate = ["python", "manage.py", "migrate", "--no-input"]
+    result = docker("run", "--rm", "--network", network, *env_args(prod_env), prod_image, *migrate)
     assert "Applying app.0001_initial... OK" in result.stdout

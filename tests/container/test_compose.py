@@ -5,7 +5,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import free_port, http, unique_name
 
 
