@@ -48,12 +48,15 @@ FROM python:3.13-slim AS base
 # Security updates are applied at build time: the base image may be weeks old.
 # libpq5 is the PostgreSQL client library psycopg2 was compiled against.
 # pip is removed: nothing installs packages at run time.
+# No setuid/setgid programs (su, mount, passwd...): nothing in a container
+# should be able to gain privileges.
 # Everything happens in one RUN so that no layer keeps the package lists.
 RUN apt-get update \
  && apt-get upgrade -y \
  && apt-get install -y --no-install-recommends libpq5 \
  && rm -rf /var/lib/apt/lists/* \
  && python -m pip uninstall --yes --root-user-action=ignore pip \
+ && find / -xdev -type f -perm /6000 -exec chmod ug-s {} + \
  && groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 ENV PATH=/opt/venv/bin:$PATH \

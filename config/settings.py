@@ -46,10 +46,24 @@ SECRET_KEY = env_required("DJANGO_SECRET_KEY", "django-insecure-local-developmen
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or (["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 
-# Off unless the proxy in front terminates TLS and overwrites X-Forwarded-Proto
-# on every request; otherwise any client could claim to be on HTTPS.
+# HTTPS. The service runs behind a proxy or load balancer that terminates TLS
+# and redirects plain HTTP to HTTPS; the app itself only ever speaks HTTP.
+# Off unless that proxy overwrites X-Forwarded-Proto on every request;
+# otherwise any client could claim to be on HTTPS.
 if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Sent only on requests known to have come over HTTPS (see above).
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+CSRF_COOKIE_SECURE = not DEBUG
+# Checks of `manage.py check --deploy` that are deliberately off, and why.
+SILENCED_SYSTEM_CHECKS = [
+    # SECURE_SSL_REDIRECT: the proxy redirects HTTP to HTTPS, where TLS ends.
+    "security.W008",
+    # HSTS includeSubDomains and preload bind every subdomain and browsers'
+    # preload lists: a decision for the domain's owner, not a template default.
+    "security.W005",
+    "security.W021",
+]
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -75,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "app.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -86,10 +101,10 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-# Logs go to stderr, where `docker logs` and any container platform collect them.
+# Logs go to stdout, with uWSGI's, where `docker logs` and any container platform collect them.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }

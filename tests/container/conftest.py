@@ -112,9 +112,17 @@ def network():
     docker("network", "rm", name, check=False)
 
 
+@pytest.fixture(scope="session")
+def export_image():
+    tag = f"{IMAGE}:export"
+    result = build(REPO, "export", tag)
+    assert result.returncode == 0, result.stderr
+    return tag
+
+
 @pytest.fixture(scope="module")
-def database_url(network):
-    """A real PostgreSQL 17 on the test network, reachable as host `db`."""
+def postgres(network):
+    """A real PostgreSQL 17 on the test network, reachable as host `db`; yields the container's name."""
     name = unique_name("db")
     credentials = {"POSTGRES_USER": "notes", "POSTGRES_PASSWORD": "notes", "POSTGRES_DB": "notes"}
     network_args = ["--network", network, "--network-alias", "db"]
@@ -123,8 +131,17 @@ def database_url(network):
     while docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).returncode != 0:
         assert time.monotonic() < deadline, docker("logs", name).stderr
         time.sleep(0.5)
-    yield "postgres://notes:notes@db:5432/notes"
+    yield name
     docker("rm", "--force", "--volumes", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def database_url(postgres):
+    return "postgres://notes:notes@db:5432/notes"
+
+
+def psql(postgres, sql):
+    return docker("exec", postgres, "psql", "--username=notes", "--tuples-only", "--no-align", "-c", sql).stdout.strip()
 
 
 @pytest.fixture(scope="module")
