@@ -211,3 +211,12 @@ def test_prod_stays_within_its_size_and_layer_budget(prod_image):
     added_mb = (size - base_size) / 1e6
     assert added_mb <= SIZE_BUDGET_MB, f"prod adds {added_mb:.1f} MB to python:3.13-slim"
     assert layers - base_layers <= LAYER_BUDGET
+
+
+def test_worker_processes_and_threads_come_from_the_environment(run_prod, migrated):
+    name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=3", "-e", "UWSGI_THREADS=2"])
+    wait_for_http(f"{url}/healthz")
+
+    workers = re.findall(r"spawned uWSGI worker \d+ \(pid: \d+, cores: (\d+)\)", docker("logs", name).stdout)
+
+    assert workers == ["2", "2", "2"]
