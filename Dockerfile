@@ -35,26 +35,31 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     pip --python /opt/venv/bin/python install --root-user-action=ignore \
         --require-hashes --no-binary uwsgi,psycopg2 -r /tmp/requirements.txt
 
-# dev-builder: adds the test tools to the production packages, for the dev image.
+# dev-builder: installs the test tools on their own, for the dev image to add on top of prod.
 FROM builder AS dev-builder
 COPY --from=export /src/requirements-dev.txt /tmp/
+# --target: a separate folder, so that dev can take prod's layers unchanged and
+# add just this one.
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip --python /opt/venv/bin/python install --root-user-action=ignore \
-        --require-hashes -r /tmp/requirements-dev.txt
+        --require-hashes --target /opt/dev-packages -r /tmp/requirements-dev.txt
 
-# base: the slim runtime that dev and prod share: security updates, runtime
-# libraries only, and the unprivileged user.
+# base: the slim runtime that prod (and so dev) builds on: security updates,
+# runtime libraries only, and the unprivileged user.
 FROM python:3.13-slim AS base
 # Security updates are applied at build time: the base image may be weeks old.
 # libpq5 is the PostgreSQL client library psycopg2 was compiled against.
+# apt's downloads and lists live in cache mounts, kept between builds and never
+# in the image; the base image's docker-clean rule would delete them.
 # pip is removed: nothing installs packages at run time.
 # No setuid/setgid programs (su, mount, passwd...): nothing in a container
 # should be able to gain privileges.
-# Everything happens in one RUN so that no layer keeps the package lists.
-RUN apt-get update \
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    rm -f /etc/apt/apt.conf.d/docker-clean \
+ && apt-get update \
  && apt-get upgrade -y \
  && apt-get install -y --no-install-recommends libpq5 \
- && rm -rf /var/lib/apt/lists/* \
  && python -m pip uninstall --yes --root-user-action=ignore pip \
  && find / -xdev -type f -perm /6000 -exec chmod ug-s {} + \
  && groupadd --system --gid 10001 app \
@@ -66,27 +71,27 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 EXPOSE 8000
 # Slim images have no curl; the standard library can make the request.
-# prod inherits this, and so does the compose dev server (same port, same path).
+# dev inherits this too, so the compose dev server reports its health.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --start-interval=1s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
-
-# dev: runs the test suite (`docker run --rm <image>`); docker compose also serves from it with live reload.
-FROM base AS dev
-COPY --from=dev-builder /opt/venv /opt/venv
-# Source last: an edit rebuilds only this layer. Owned by root, read-only to the app user.
-COPY pyproject.toml manage.py ./
-COPY config config
-COPY app app
-COPY tests tests
-USER 10001:10001
-ENV DJANGO_DEBUG=1
-CMD ["pytest"]
 
 # prod: serves the API with uWSGI on port 8000 as the unprivileged user.
 FROM base AS prod
 COPY --from=builder /opt/venv /opt/venv
+# Source last: an edit rebuilds only these layers. Owned by root, read-only to the app user.
 COPY manage.py ./
 COPY config config
 COPY app app
 USER 10001:10001
 CMD ["uwsgi", "--ini", "config/uwsgi.ini"]
+
+# dev: prod's layers exactly, plus the test tools and tests; runs the suite
+# (`docker run --rm <image>`). docker compose serves from it with live reload.
+FROM prod AS dev
+COPY --from=dev-builder /opt/dev-packages /opt/dev-packages
+COPY pyproject.toml ./
+COPY tests tests
+ENV PYTHONPATH=/opt/dev-packages \
+    PATH=/opt/dev-packages/bin:$PATH \
+    DJANGO_DEBUG=1
+CMD ["pytest"]
