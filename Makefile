@@ -13,7 +13,7 @@ PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
 TEST_VENV := .cache/container-tests-venv
 
 .DEFAULT_GOAL := help
-.PHONY: help build up down logs shell migrate test test-app test-container lock clean
+.PHONY: help build up down logs shell migrate test test-app test-container bench loadtest lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,12 @@ $(TEST_VENV)/bin/pytest: Pipfile.lock
 	python3 -m venv $(TEST_VENV)
 	docker run --rm $(IMAGE):export cat requirements-dev.txt >$(TEST_VENV)/requirements.txt
 	$(TEST_VENV)/bin/pip install --quiet --require-hashes -r $(TEST_VENV)/requirements.txt
+
+bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
+	cd bench && python3 bench.py
+
+loadtest: ## Measure throughput and latency of prod against PostgreSQL, next to a bare WSGI app
+	cd bench && python3 loadtest.py
 
 # The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
 lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)
