@@ -79,11 +79,6 @@ def test_id_beyond_the_database_range_is_404(api):
     assert_problem(api.get(f"/api/notes/{2**64}/"), 404)
 
 
-def test_unknown_path_is_a_json_404(api):
-    body = assert_problem(api.get("/no/such/page"), 404)
-    assert "/no/such/page" in body["detail"]
-
-
 def test_wrong_method_is_405_with_allow(api, make_note):
     response = api.request("put", f"/api/notes/{make_note()['id']}/", body={"title": "x"})
 
