@@ -116,7 +116,12 @@ def network():
 def database_url(network):
     """A real PostgreSQL 17 on the test network, reachable as host `db`."""
     name = unique_name("db")
-    credentials = {"POSTGRES_USER": "notes", "POSTGRES_PASSWORD": "notes", "POSTGRES_DB": "notes"}
+    credentials = {
+        "POSTGRES_USER": "notes",
+        "POSTGRES_PASSWORD": "notes",
+        "POSTGRES_DB": "notes",
+        "POSTGRES_INITDB_ARGS": "--encoding=UTF8",  # as in docker-compose.yml
+    }
     network_args = ["--network", network, "--network-alias", "db"]
     docker("run", "--detach", "--name", name, *network_args, *env_args(credentials), "postgres:17")
     deadline = time.monotonic() + 60
