@@ -88,8 +88,9 @@ def query_int(request, name, default, minimum, maximum):
     if raw is None:
         return default
     try:
-        value = int(raw)
-    except ValueError:
+        # Plain ASCII digits only: int() would also take " 5", "+5", "1_000" and other scripts' digits.
+        value = int(raw) if raw.isascii() and raw.isdigit() else None
+    except ValueError:  # more digits than int() converts
         value = None
     if value is None or not minimum <= value <= maximum:
         raise ApiError(400, f"Query parameter {name!r} must be an integer from {minimum} to {maximum}.")
@@ -139,7 +140,9 @@ def read_json_object(request):
     if length > MAX_BODY_BYTES:
         raise ApiError(413, f"The body must be at most {MAX_BODY_BYTES} bytes.")
     try:
-        data = json.loads(request.body.decode("utf-8"), parse_constant=reject_constant)
+        data = json.loads(
+            request.body.decode("utf-8"), parse_constant=reject_constant, object_pairs_hook=reject_duplicate_keys
+        )
     except UnicodeDecodeError:
         raise ApiError(400, "The body is not valid UTF-8.") from None
     except (ValueError, RecursionError) as error:
@@ -152,3 +155,14 @@ def read_json_object(request):
 def reject_constant(name):
     # Python's json accepts NaN and Infinity; JSON does not.
     raise ValueError(f"{name} is not allowed in JSON")
+
+
+def reject_duplicate_keys(pairs):
+    # Python's json keeps the last of a repeated key, other parsers the first: a
+    # proxy and this service could read two different notes from one body.
+    data = {}
+    for name, value in pairs:
+        if name in data:
+            raise ApiError(400, f"The body has the key {name!r} more than once.")
+        data[name] = value
+    return data
