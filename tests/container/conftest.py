@@ -112,24 +112,65 @@ def network():
     docker("network", "rm", name, check=False)
 
 
+class Postgres:
+    """A real PostgreSQL 17 container on a test network, reachable there as host `db`.
+
+    Its first process is a shell that outlives the server, so a test can stop
+    PostgreSQL and start it again while the host stays on the network, as when
+    a database server restarts or fails over.
+    """
+
+    url = "postgres://notes:notes@db:5432/notes"
+
+    def __init__(self, network):
+        self.name = unique_name("db")
+        credentials = {
+            "POSTGRES_USER": "notes",
+            "POSTGRES_PASSWORD": "notes",
+            "POSTGRES_DB": "notes",
+            "POSTGRES_INITDB_ARGS": "--encoding=UTF8",  # as in docker-compose.yml
+        }
+        network_args = ["--network", network, "--network-alias", "db"]
+        server = ["--entrypoint", "sh", "postgres:17", "-c", "docker-entrypoint.sh postgres & exec sleep infinity"]
+        docker("run", "--detach", "--name", self.name, *network_args, *env_args(credentials), *server)
+        self.wait_until_ready()
+
+    def wait_until_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while self.pg("pg_isready", "--host=127.0.0.1", "--username=notes", check=False).returncode != 0:
+            assert time.monotonic() < deadline, docker("logs", self.name).stderr
+            time.sleep(0.5)
+
+    def stop(self):
+        self.pg("pg_ctl", "stop", "--mode=fast", "--wait")
+
+    def start(self):
+        # The log goes to a file: on stdout it would keep `docker exec` waiting.
+        self.pg("pg_ctl", "start", "--wait", "--log=/tmp/postgresql.log", "--options=-c listen_addresses=*")
+        self.wait_until_ready()
+
+    def query(self, sql):
+        """The rows of a query, as lists of strings."""
+        output = self.pg("psql", "--username=notes", "--dbname=notes", "--no-align", "--tuples-only", "-c", sql).stdout
+        return [line.split("|") for line in output.splitlines()]
+
+    def pg(self, *command, check=True):
+        return docker("exec", "--user", "postgres", self.name, *command, check=check)
+
+    def remove(self):
+        docker("rm", "--force", "--volumes", self.name, check=False)
+
+
 @pytest.fixture(scope="module")
-def database_url(network):
-    """A real PostgreSQL 17 on the test network, reachable as host `db`."""
-    name = unique_name("db")
-    credentials = {
-        "POSTGRES_USER": "notes",
-        "POSTGRES_PASSWORD": "notes",
-        "POSTGRES_DB": "notes",
-        "POSTGRES_INITDB_ARGS": "--encoding=UTF8",  # as in docker-compose.yml
-    }
-    network_args = ["--network", network, "--network-alias", "db"]
-    docker("run", "--detach", "--name", name, *network_args, *env_args(credentials), "postgres:17")
-    deadline = time.monotonic() + 60
-    while docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).returncode != 0:
-        assert time.monotonic() < deadline, docker("logs", name).stderr
-        time.sleep(0.5)
-    yield "postgres://notes:notes@db:5432/notes"
-    docker("rm", "--force", "--volumes", name, check=False)
+def database(network):
+    postgres = Postgres(network)
+    yield postgres
+    postgres.remove()
+
+
+@pytest.fixture(scope="module")
+def database_url(database):
+    return database.url
 
 
 @pytest.fixture(scope="module")
