@@ -1,6 +1,7 @@
 """The notes API: plain Django views, JSON in and out."""
 
 import json
+from pathlib import Path
 
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
@@ -17,6 +18,8 @@ MAX_PAGE_SIZE = 100
 # The largest value a PostgreSQL bigint (the id column, and OFFSET) can hold.
 MAX_BIGINT = 2**63 - 1
 TITLE_MAX_LENGTH = Note._meta.get_field("title").max_length
+# The API's contract, kept beside the code it describes and served as it is.
+OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json").read_bytes()
 
 
 class ApiError(Exception):
@@ -73,6 +76,11 @@ class NoteItem(JsonView):
     def delete(self, request, note_id):
         find_note(Note.objects, note_id).delete()
         return HttpResponse(status=204)
+
+
+class OpenApiDocument(JsonView):
+    def get(self, request):
+        return HttpResponse(OPENAPI_DOCUMENT, content_type="application/json")
 
 
 def find_note(queryset, note_id):
