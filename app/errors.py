@@ -20,6 +20,12 @@ def permission_denied(request, exception):
     return problem(403, "You do not have permission to do this.")
 
 
+# CSRF_FAILURE_VIEW (see settings): the API's views are exempt, but a view added
+# later that is not would otherwise answer a failed check with an HTML page.
+def csrf_failure(request, reason=""):
+    return problem(403, f"The cross-site request forgery check failed: {reason}")
+
+
 def not_found(request, exception):
     return problem(404, f"Nothing is at {request.path}.")
 

@@ -22,8 +22,12 @@ class HealthProbeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path == "/healthz":
-            return JsonResponse({"status": "ok"})
+        if request.path not in {"/healthz", "/readyz"}:
+            return self.get_response(request)
+        if request.method not in {"GET", "HEAD"}:
+            response = problem(405, f"{request.method} is not allowed here.")
+            response["Allow"] = "GET, HEAD"
+            return response
         if request.path == "/readyz":
             try:
                 with connection.cursor() as cursor:
@@ -31,8 +35,7 @@ class HealthProbeMiddleware:
             except DatabaseError as error:
                 logger.warning("readiness check failed: %s", error)
                 return problem(503, "The database is unreachable.")
-            return JsonResponse({"status": "ok"})
-        return self.get_response(request)
+        return JsonResponse({"status": "ok"})
 
 
 class DatabaseUnavailableMiddleware:

@@ -1,6 +1,7 @@
 """The notes API: plain Django views, JSON in and out."""
 
 import json
+from pathlib import Path
 
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
@@ -17,6 +18,8 @@ MAX_PAGE_SIZE = 100
 # The largest value a PostgreSQL bigint (the id column, and OFFSET) can hold.
 MAX_BIGINT = 2**63 - 1
 TITLE_MAX_LENGTH = Note._meta.get_field("title").max_length
+# The API's contract, kept beside the code it describes and served as it is.
+OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json").read_bytes()
 
 
 class ApiError(Exception):
@@ -75,6 +78,11 @@ class NoteItem(JsonView):
         return HttpResponse(status=204)
 
 
+class OpenApiDocument(JsonView):
+    def get(self, request):
+        return HttpResponse(OPENAPI_DOCUMENT, content_type="application/json")
+
+
 def find_note(queryset, note_id):
     # An id beyond the column's range cannot exist; asking the database would be an error.
     note = queryset.filter(pk=note_id).first() if note_id <= MAX_BIGINT else None
@@ -88,8 +96,9 @@ def query_int(request, name, default, minimum, maximum):
     if raw is None:
         return default
     try:
-        value = int(raw)
-    except ValueError:
+        # Plain ASCII digits only: int() would also take " 5", "+5", "1_000" and other scripts' digits.
+        value = int(raw) if raw.isascii() and raw.isdigit() else None
+    except ValueError:  # more digits than int() converts
         value = None
     if value is None or not minimum <= value <= maximum:
         raise ApiError(400, f"Query parameter {name!r} must be an integer from {minimum} to {maximum}.")
@@ -139,7 +148,9 @@ def read_json_object(request):
     if length > MAX_BODY_BYTES:
         raise ApiError(413, f"The body must be at most {MAX_BODY_BYTES} bytes.")
     try:
-        data = json.loads(request.body.decode("utf-8"), parse_constant=reject_constant)
+        data = json.loads(
+            request.body.decode("utf-8"), parse_constant=reject_constant, object_pairs_hook=reject_duplicate_keys
+        )
     except UnicodeDecodeError:
         raise ApiError(400, "The body is not valid UTF-8.") from None
     except (ValueError, RecursionError) as error:
@@ -152,3 +163,14 @@ def read_json_object(request):
 def reject_constant(name):
     # Python's json accepts NaN and Infinity; JSON does not.
     raise ValueError(f"{name} is not allowed in JSON")
+
+
+def reject_duplicate_keys(pairs):
+    # Python's json keeps the last of a repeated key, other parsers the first: a
+    # proxy and this service could read two different notes from one body.
+    data = {}
+    for name, value in pairs:
+        if name in data:
+            raise ApiError(400, f"The body has the key {name!r} more than once.")
+        data[name] = value
+    return data

@@ -94,6 +94,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# A path without its trailing slash is a JSON 404, not a redirect: clients
+# follow a redirected POST with a GET, and the note would be silently lost.
+APPEND_SLASH = False
+CSRF_FAILURE_VIEW = "app.errors.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 
 LANGUAGE_CODE = "en-us"

@@ -5,6 +5,7 @@ from app import views
 urlpatterns = [
     path("api/notes/", views.NoteCollection.as_view()),
     path("api/notes/<int:note_id>/", views.NoteItem.as_view()),
+    path("api/openapi.json", views.OpenApiDocument.as_view()),
 ]
 
 # Django's own error pages are HTML; an API answers errors in JSON too.

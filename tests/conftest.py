@@ -12,6 +12,8 @@ class JsonClient:
     def request(self, method, path, body=None, **kwargs):
         if body is not None:
             kwargs.setdefault("content_type", "application/json")
+            # Set as a header too: the test client drops the Content-Type of an empty body, a real client does not.
+            kwargs.setdefault("CONTENT_TYPE", kwargs["content_type"])
             kwargs["data"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
         return getattr(self.client, method)(path, **kwargs)
 

@@ -2,6 +2,7 @@ import pytest
 from conftest import assert_problem
 
 from app.models import Note
+from app.views import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +45,35 @@ def test_list_paginates_with_limit_and_offset(api, make_note):
     assert [note["title"] for note in page["results"]] == ["note 3", "note 2"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=ten", "offset=-1", "offset=1.5", f"offset={2**63}"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=ten",
+        "limit=",
+        "limit=+5",
+        "limit=%205",
+        "limit=1_0",
+        "limit=%D9%A3",  # ARABIC-INDIC DIGIT THREE, which int() would take
+        "offset=-1",
+        "offset=1.5",
+        f"offset={2**63}",
+        f"offset={'9' * 5000}",
+    ],
+)
 def test_bad_pagination_is_400(api, query):
     body = assert_problem(api.get(f"/api/notes/?{query}"), 400)
     assert query.split("=")[0] in body["detail"]
+
+
+def test_offset_at_the_database_limit_is_an_empty_page(api, make_note):
+    make_note()
+
+    response = api.get(f"/api/notes/?offset={2**63 - 1}&limit=100")
+
+    assert response.status_code == 200
+    assert response.json() == {"count": 1, "results": []}
 
 
 def test_get_patch_delete_one_note(api, make_note):
@@ -67,21 +93,16 @@ def test_get_patch_delete_one_note(api, make_note):
     assert not Note.objects.exists()
 
 
+@pytest.mark.parametrize("note_id", [0, 999, 2**63 - 1, 2**63, 2**64])
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
-def test_unknown_id_is_404(api, method):
+def test_unknown_id_is_404_even_beyond_the_database_range(api, make_note, method, note_id):
+    make_note()
     body = {"title": "x"} if method == "patch" else None
 
-    body = assert_problem(api.request(method, "/api/notes/999/", body=body), 404)
-    assert "999" in body["detail"]
+    body = assert_problem(api.request(method, f"/api/notes/{note_id}/", body=body), 404)
 
-
-def test_id_beyond_the_database_range_is_404(api):
-    assert_problem(api.get(f"/api/notes/{2**64}/"), 404)
-
-
-def test_unknown_path_is_a_json_404(api):
-    body = assert_problem(api.get("/no/such/page"), 404)
-    assert "/no/such/page" in body["detail"]
+    assert str(note_id) in body["detail"]
+    assert Note.objects.count() == 1
 
 
 def test_wrong_method_is_405_with_allow(api, make_note):
@@ -92,55 +113,139 @@ def test_wrong_method_is_405_with_allow(api, make_note):
     assert "PUT" not in response["Allow"]
 
 
+@pytest.fixture(params=["post", "patch"])
+def rejected_write(request, api, make_note):
+    """Sends a body as a POST of a new note or as a PATCH of an existing one.
+
+    Checks the answer's status, and that the request changed nothing.
+    """
+    url = "/api/notes/" if request.param == "post" else f"/api/notes/{make_note()['id']}/"
+    before = list(Note.objects.values())
+
+    def send(body, status, **kwargs):
+        problem = assert_problem(api.request(request.param, url, body, **kwargs), status)
+        assert list(Note.objects.values()) == before
+        return problem
+
+    return send
+
+
+def test_missing_title_is_400(api):
+    body = assert_problem(api.post("/api/notes/", {"body": "no title"}), 400)
+
+    assert "required" in body["errors"]["title"]
+    assert not Note.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("payload", "field", "message"),
     [
-        ({}, "title", "required"),
         ({"title": ""}, "title", "blank"),
         ({"title": "   "}, "title", "blank"),
         ({"title": "x" * 201}, "title", "200"),
         ({"title": 42}, "title", "string"),
+        ({"title": ["x"]}, "title", "string"),
+        ({"title": None}, "title", "string"),
         ({"title": "ok", "body": None}, "body", "string"),
         ({"title": "nul\u0000byte"}, "title", "NUL"),
+        ({"title": "ok", "body": "nul\u0000byte"}, "body", "NUL"),
+        ('{"title": "\\ud800"}', "title", "surrogate"),
+        ('{"title": "ok", "body": "\\udfff"}', "body", "surrogate"),
+        ('{"title": 1e999}', "title", "string"),
         ({"title": "ok", "colour": "red"}, "colour", "Unknown"),
     ],
 )
-def test_invalid_note_is_400_naming_the_field(api, payload, field, message):
-    body = assert_problem(api.post("/api/notes/", payload), 400)
+def test_invalid_note_is_400_naming_the_field(rejected_write, payload, field, message):
+    body = rejected_write(payload, 400)
 
     assert message in body["errors"][field]
-    assert not Note.objects.exists()
 
 
-def test_title_of_exactly_200_characters_is_accepted(api):
-    assert api.post("/api/notes/", {"title": "x" * 200}).status_code == 201
+def test_title_of_200_characters_is_accepted_and_stored_intact(api):
+    # Characters, not bytes: each of these takes four bytes in UTF-8.
+    title = "\U0001f600" * 200
+
+    response = api.post("/api/notes/", {"title": title})
+
+    assert response.status_code == 201
+    assert Note.objects.get().title == title
 
 
 @pytest.mark.parametrize(
     "raw",
     [
+        b"",
         b"not json",
+        b'{"title": "x"} trailing',
         b'["a", "list"]',
+        b'"a string"',
+        b"null",
+        b"42",
         b'{"title": NaN}',
-        b'{"title": "\\ud800"}',
+        b'{"title": Infinity}',
+        b'{"title": -Infinity}',
+        b'{"title": "first", "title": "second"}',
+        b'{"title": ' + b"9" * 5000 + b"}",
+        b'\xef\xbb\xbf{"title": "after a byte order mark"}',
         b'{"title": "\xff"}',
         b"[" * 30_000 + b"]" * 30_000,
+        b'{"title": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
     ],
-    ids=["not-json", "not-an-object", "nan", "lone-surrogate", "invalid-utf8", "deep-nesting"],
+    ids=[
+        "empty",
+        "not-json",
+        "trailing-data",
+        "list",
+        "string",
+        "null",
+        "number",
+        "nan",
+        "infinity",
+        "minus-infinity",
+        "duplicate-key",
+        "too-many-digits",
+        "byte-order-mark",
+        "invalid-utf8",
+        "deep-nesting",
+        "deep-nesting-in-a-field",
+    ],
 )
-def test_malformed_body_is_400(api, raw):
-    assert_problem(api.post("/api/notes/", raw), 400)
-    assert not Note.objects.exists()
+def test_malformed_body_is_400(rejected_write, raw):
+    rejected_write(raw, 400)
 
 
-def test_non_json_content_type_is_415(api):
-    assert_problem(api.post("/api/notes/", "title=x", content_type="application/x-www-form-urlencoded"), 415)
-    assert not Note.objects.exists()
+@pytest.mark.parametrize("content_type", ["", "text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_body_not_sent_as_json_is_415(rejected_write, content_type):
+    rejected_write('{"title": "x"}', 415, content_type=content_type)
 
 
-def test_oversized_body_is_413(api):
-    assert_problem(api.post("/api/notes/", {"title": "x", "body": "y" * 70_000}), 413)
-    assert not Note.objects.exists()
+def test_json_with_a_charset_parameter_is_accepted(api):
+    response = api.post("/api/notes/", {"title": "x"}, content_type="application/json; charset=utf-8")
+
+    assert response.status_code == 201
+
+
+def test_body_of_exactly_the_size_limit_is_accepted(api):
+    assert api.post("/api/notes/", body_of_size(MAX_BODY_BYTES)).status_code == 201
+
+
+def test_body_over_the_size_limit_is_413(rejected_write):
+    rejected_write(body_of_size(MAX_BODY_BYTES + 1), 413)
+
+
+def test_size_limit_is_enforced_before_the_body_is_read(rejected_write):
+    # The test client fails the test if the view reads past the bytes actually
+    # sent, so only a check of Content-Length alone can pass.
+    rejected_write(b'{"title": "x"}', 413, CONTENT_LENGTH=str(10 * 1024 * 1024))
+
+
+def test_malformed_content_length_is_400(rejected_write):
+    rejected_write(b'{"title": "x"}', 400, CONTENT_LENGTH="lots")
+
+
+def body_of_size(size):
+    start, end = b'{"title": "x", "body": "', b'"}'
+    return start + b"y" * (size - len(start) - len(end)) + end
 
 
 def test_invalid_patch_changes_nothing(api, make_note):

@@ -120,28 +120,65 @@ def export_image():
     return tag
 
 
-@pytest.fixture(scope="module")
-def postgres(network):
-    """A real PostgreSQL 17 on the test network, reachable as host `db`; yields the container's name."""
-    name = unique_name("db")
-    credentials = {"POSTGRES_USER": "notes", "POSTGRES_PASSWORD": "notes", "POSTGRES_DB": "notes"}
-    network_args = ["--network", network, "--network-alias", "db"]
-    docker("run", "--detach", "--name", name, *network_args, *env_args(credentials), "postgres:17")
-    deadline = time.monotonic() + 60
-    while docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).returncode != 0:
-        assert time.monotonic() < deadline, docker("logs", name).stderr
-        time.sleep(0.5)
-    yield name
-    docker("rm", "--force", "--volumes", name, check=False)
+class Postgres:
+    """A real PostgreSQL 17 container on a test network, reachable there as host `db`.
+
+    Its first process is a shell that outlives the server, so a test can stop
+    PostgreSQL and start it again while the host stays on the network, as when
+    a database server restarts or fails over.
+    """
+
+    url = "postgres://notes:notes@db:5432/notes"
+
+    def __init__(self, network):
+        self.name = unique_name("db")
+        credentials = {
+            "POSTGRES_USER": "notes",
+            "POSTGRES_PASSWORD": "notes",
+            "POSTGRES_DB": "notes",
+            "POSTGRES_INITDB_ARGS": "--encoding=UTF8",  # as in docker-compose.yml
+        }
+        network_args = ["--network", network, "--network-alias", "db"]
+        server = ["--entrypoint", "sh", "postgres:17", "-c", "docker-entrypoint.sh postgres & exec sleep infinity"]
+        docker("run", "--detach", "--name", self.name, *network_args, *env_args(credentials), *server)
+        self.wait_until_ready()
+
+    def wait_until_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while self.pg("pg_isready", "--host=127.0.0.1", "--username=notes", check=False).returncode != 0:
+            assert time.monotonic() < deadline, docker("logs", self.name).stderr
+            time.sleep(0.5)
+
+    def stop(self):
+        self.pg("pg_ctl", "stop", "--mode=fast", "--wait")
+
+    def start(self):
+        # The log goes to a file: on stdout it would keep `docker exec` waiting.
+        self.pg("pg_ctl", "start", "--wait", "--log=/tmp/postgresql.log", "--options=-c listen_addresses=*")
+        self.wait_until_ready()
+
+    def query(self, sql):
+        """The rows of a query, as lists of strings."""
+        output = self.pg("psql", "--username=notes", "--dbname=notes", "--no-align", "--tuples-only", "-c", sql).stdout
+        return [line.split("|") for line in output.splitlines()]
+
+    def pg(self, *command, check=True):
+        return docker("exec", "--user", "postgres", self.name, *command, check=check)
+
+    def remove(self):
+        docker("rm", "--force", "--volumes", self.name, check=False)
 
 
 @pytest.fixture(scope="module")
-def database_url(postgres):
-    return "postgres://notes:notes@db:5432/notes"
+def database(network):
+    postgres = Postgres(network)
+    yield postgres
+    postgres.remove()
 
 
-def psql(postgres, sql):
-    return docker("exec", postgres, "psql", "--username=notes", "--tuples-only", "--no-align", "-c", sql).stdout.strip()
+@pytest.fixture(scope="module")
+def database_url(database):
+    return database.url
 
 
 @pytest.fixture(scope="module")

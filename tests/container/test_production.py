@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from conftest import docker, env_args, http, psql, wait_for_http
+from conftest import docker, env_args, http, wait_for_http
 
 # Budgets over the python:3.13-slim base image, set from what the image achieves with a little headroom.
 SIZE_BUDGET_MB = 45
@@ -131,18 +131,17 @@ def test_start_up_fails_fast_naming_a_missing_setting(prod_image):
     assert "DJANGO_SECRET_KEY must be set" in result.stdout + result.stderr
 
 
-def test_migrations_are_not_run_at_start_up(prod_image, network, postgres, prod_env):
-    database = f"fresh_{secrets.token_hex(4)}"
-    psql(postgres, f"CREATE DATABASE {database}")
-    env = {**prod_env, "DATABASE_URL": f"postgres://notes:notes@db:5432/{database}"}
-    name = f"{database}-app"
+def test_migrations_are_not_run_at_start_up(prod_image, network, database, prod_env):
+    name = f"fresh_{secrets.token_hex(4)}"
+    database.query(f"CREATE DATABASE {name}")
+    env = {**prod_env, "DATABASE_URL": f"postgres://notes:notes@db:5432/{name}"}
     docker("run", "--detach", "--name", name, "--network", network, *env_args(env), prod_image)
     try:
         deadline = time.monotonic() + 30
         while container_state(name, "Health.Status") != "healthy":
             assert time.monotonic() < deadline
             time.sleep(0.5)
-        tables = docker("exec", postgres, "psql", "--username=notes", f"--dbname={database}", "-tAc", r"\dt").stdout
+        tables = database.pg("psql", "--username=notes", f"--dbname={name}", "-tAc", r"\dt").stdout
         assert tables.strip() == ""
     finally:
         docker("rm", "--force", name, check=False)
