@@ -11,6 +11,11 @@ export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
 PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
 TEST_VENV := .cache/container-tests-venv
+LINT_VENV := .cache/lint-venv
+# uv compiles requirements-lint.in into requirements-lint.txt (`make lint-lock`).
+UV_VERSION := 0.13.8
+# The shell scripts that shellcheck checks: add yours here.
+SHELL_SCRIPTS := .ci/run
 
 .DEFAULT_GOAL := help
 .PHONY: help build up down logs shell migrate test test-app test-container lock clean
@@ -37,7 +42,7 @@ shell: ## Open a shell in the running app container
 migrate: ## Apply migrations to the local database
 	docker compose exec app python manage.py migrate
 
-test: test-app test-container ## Run every test (what CI runs)
+test: lint test-app test-container ## Run the linters and every test (what CI runs)
 
 test-app: ## Run the test suite in the dev image against PostgreSQL
 	docker build --target dev -t $(IMAGE):dev .
@@ -63,6 +68,27 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
+
+.PHONY: lint lint-lock
+lint: $(LINT_VENV)/bin/ruff ## Run the linters on the Dockerfile, Python, shell scripts and compose file
+	$(LINT_VENV)/bin/hadolint Dockerfile
+	$(LINT_VENV)/bin/ruff check .
+	$(LINT_VENV)/bin/ruff format --check .
+	$(LINT_VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+	docker compose config --quiet
+
+# The linters are installed with their hashes, in a venv that leaves the host's Python alone.
+$(LINT_VENV)/bin/ruff: requirements-lint.txt
+	rm -rf $(LINT_VENV)
+	python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --require-hashes -r requirements-lint.txt
+
+# uv, in a container so that any host works, resolves for every platform and Python 3.11 and newer.
+lint-lock: ## Re-pin requirements-lint.txt after editing requirements-lint.in
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
+		sh -c 'python -m venv /tmp/uv && /tmp/uv/bin/pip install --quiet uv==$(UV_VERSION) \
+		&& /tmp/uv/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+		--output-file requirements-lint.txt requirements-lint.in'
 
 clean: ## Remove the stacks, their volumes, the images and local caches
 	docker compose down --volumes --remove-orphans
