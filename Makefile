@@ -70,15 +70,18 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 		&& /tmp/pipenv/bin/pipenv lock'
 
 .PHONY: lint lint-lock
-lint: $(LINT_VENV)/bin/ruff ## Run the linters on the Dockerfile, Python, shell scripts and compose file
+lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shell, workflow, Dependabot and compose files
 	$(LINT_VENV)/bin/hadolint Dockerfile
 	$(LINT_VENV)/bin/ruff check .
 	$(LINT_VENV)/bin/ruff format --check .
 	$(LINT_VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+	$(LINT_VENV)/bin/actionlint -shellcheck $(LINT_VENV)/bin/shellcheck
+	$(LINT_VENV)/bin/zizmor .
+	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	docker compose config --quiet
 
 # The linters are installed with their hashes, in a venv that leaves the host's Python alone.
-$(LINT_VENV)/bin/ruff: requirements-lint.txt
+$(LINT_VENV)/bin/zizmor: requirements-lint.txt
 	rm -rf $(LINT_VENV)
 	python3 -m venv $(LINT_VENV)
 	$(LINT_VENV)/bin/pip install --quiet --require-hashes -r requirements-lint.txt
