@@ -79,6 +79,11 @@ lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shel
 	$(LINT_VENV)/bin/zizmor .
 	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	docker compose config --quiet
+	@# The git hooks must run the same versions as this target.
+	@for pin in $$(grep -oE '^[A-Za-z0-9._-]+==[^ ]+' requirements-lint.in); do \
+		grep -qFw -- "$$pin" .pre-commit-config.yaml \
+		|| { echo "requirements-lint.in pins $$pin; .pre-commit-config.yaml must use the same version."; exit 1; }; \
+	done
 
 # The linters are installed with their hashes, in a venv that leaves the host's Python alone.
 $(LINT_VENV)/bin/zizmor: requirements-lint.txt
