@@ -30,6 +30,14 @@ build: ## Build the prod and dev images (notes:prod, notes:dev)
 up: ## Start PostgreSQL and the app with live reload on http://127.0.0.1:8000
 	docker compose up --build --detach --wait
 
+.PHONY: init
+# Never overwrites an existing .env: it may hold settings you made.
+init: ## Write .env for local development from .env.example, with a fresh secret key
+	@if [ -e .env ]; then echo ".env exists and is left as it is; remove it to write a new one."; exit 0; fi; \
+	key=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') || exit 1; \
+	umask 077; sed "s/^DJANGO_SECRET_KEY=.*/DJANGO_SECRET_KEY=$$key/" .env.example >.env.tmp && mv .env.tmp .env; \
+	echo "Wrote .env (DJANGO_SECRET_KEY freshly generated)."
+
 down: ## Stop the local stack (the database volume is kept)
 	docker compose down
 
