@@ -30,13 +30,16 @@ build: ## Build the prod and dev images (notes:prod, notes:dev)
 up: ## Start PostgreSQL and the app with live reload on http://127.0.0.1:8000
 	docker compose up --build --detach --wait
 
-.PHONY: init
+.PHONY: init watch
 # Never overwrites an existing .env: it may hold settings you made.
 init: ## Write .env for local development from .env.example, with a fresh secret key
 	@if [ -e .env ]; then echo ".env exists and is left as it is; remove it to write a new one."; exit 0; fi; \
 	key=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') || exit 1; \
 	umask 077; sed "s/^DJANGO_SECRET_KEY=.*/DJANGO_SECRET_KEY=$$key/" .env.example >.env.tmp && mv .env.tmp .env; \
 	echo "Wrote .env (DJANGO_SECRET_KEY freshly generated)."
+
+watch: ## Like `up`, but in the foreground, copying each edit into the container instead of mounting the source
+	docker compose -f docker-compose.yml -f compose.watch.yaml watch
 
 down: ## Stop the local stack (the database volume is kept)
 	docker compose down
@@ -87,6 +90,7 @@ lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shel
 	$(LINT_VENV)/bin/zizmor .
 	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	docker compose config --quiet
+	docker compose -f docker-compose.yml -f compose.watch.yaml config --quiet
 	@# The git hooks must run the same versions as this target.
 	@for pin in $$(grep -oE '^[A-Za-z0-9._-]+==[^ ]+' requirements-lint.in); do \
 		grep -qFw -- "$$pin" .pre-commit-config.yaml \
