@@ -86,7 +86,7 @@ lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shel
 	$(LINT_VENV)/bin/ruff check .
 	$(LINT_VENV)/bin/ruff format --check .
 	$(LINT_VENV)/bin/shellcheck $(SHELL_SCRIPTS)
-	$(LINT_VENV)/bin/actionlint -shellcheck $(LINT_VENV)/bin/shellcheck
+	$(LINT_VENV)/bin/actionlint -shellcheck $(LINT_VENV)/bin/shellcheck $(wildcard .github/workflows/*.yml)
 	$(LINT_VENV)/bin/zizmor .
 	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	docker compose config --quiet
