@@ -27,7 +27,9 @@ def watched(repo_copy):
             watch.wait(timeout=30)
         except subprocess.TimeoutExpired:
             watch.kill()
-        subprocess.run([*compose, "down", "--volumes"], cwd=repo_copy, capture_output=True, timeout=300)
+        # --rmi local: the image built for this project, too.
+        down = [*compose, "down", "--volumes", "--rmi", "local"]
+        subprocess.run(down, cwd=repo_copy, capture_output=True, timeout=300)
 
 
 def test_an_edit_is_copied_into_the_container_and_served(watched):
