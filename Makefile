@@ -11,6 +11,11 @@ export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
 PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
 TEST_VENV := .cache/container-tests-venv
+LINT_VENV := .cache/lint-venv
+# uv compiles requirements-lint.in into requirements-lint.txt (`make lint-lock`).
+UV_VERSION := 0.13.8
+# The shell scripts that shellcheck checks: add yours here.
+SHELL_SCRIPTS := .ci/run
 
 .DEFAULT_GOAL := help
 .PHONY: help build up down logs shell migrate test test-app test-container bench loadtest lock clean
@@ -25,6 +30,17 @@ build: ## Build the prod and dev images (notes:prod, notes:dev)
 up: ## Start PostgreSQL and the app with live reload on http://127.0.0.1:8000
 	docker compose up --build --detach --wait
 
+.PHONY: init watch
+# Never overwrites an existing .env: it may hold settings you made.
+init: ## Write .env for local development from .env.example, with a fresh secret key
+	@if [ -e .env ]; then echo ".env exists and is left as it is; remove it to write a new one."; exit 0; fi; \
+	key=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') || exit 1; \
+	umask 077; sed "s/^DJANGO_SECRET_KEY=.*/DJANGO_SECRET_KEY=$$key/" .env.example >.env.tmp && mv .env.tmp .env; \
+	echo "Wrote .env (DJANGO_SECRET_KEY freshly generated)."
+
+watch: ## Like `up`, but in the foreground, copying each edit into the container instead of mounting the source
+	docker compose -f docker-compose.yml -f compose.watch.yaml watch
+
 down: ## Stop the local stack (the database volume is kept)
 	docker compose down
 
@@ -37,7 +53,7 @@ shell: ## Open a shell in the running app container
 migrate: ## Apply migrations to the local database
 	docker compose exec app python manage.py migrate
 
-test: test-app test-container ## Run every test (what CI runs)
+test: lint test-app test-container ## Run the linters and every test (what CI runs)
 
 test-app: ## Run the test suite in the dev image against PostgreSQL
 	docker build --target dev -t $(IMAGE):dev .
@@ -69,6 +85,36 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
+
+.PHONY: lint lint-lock
+lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shell, workflow, Dependabot and compose files
+	$(LINT_VENV)/bin/hadolint Dockerfile
+	$(LINT_VENV)/bin/ruff check .
+	$(LINT_VENV)/bin/ruff format --check .
+	$(LINT_VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+	$(LINT_VENV)/bin/actionlint -shellcheck $(LINT_VENV)/bin/shellcheck $(wildcard .github/workflows/*.yml)
+	$(LINT_VENV)/bin/zizmor .
+	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	docker compose config --quiet
+	docker compose -f docker-compose.yml -f compose.watch.yaml config --quiet
+	@# The git hooks must run the same versions as this target.
+	@for pin in $$(grep -oE '^[A-Za-z0-9._-]+==[^ ]+' requirements-lint.in); do \
+		grep -qFw -- "$$pin" .pre-commit-config.yaml \
+		|| { echo "requirements-lint.in pins $$pin; .pre-commit-config.yaml must use the same version."; exit 1; }; \
+	done
+
+# The linters are installed with their hashes, in a venv that leaves the host's Python alone.
+$(LINT_VENV)/bin/zizmor: requirements-lint.txt
+	rm -rf $(LINT_VENV)
+	python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --require-hashes -r requirements-lint.txt
+
+# uv, in a container so that any host works, resolves for every platform and Python 3.11 and newer.
+lint-lock: ## Re-pin requirements-lint.txt after editing requirements-lint.in
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
+		sh -c 'python -m venv /tmp/uv && /tmp/uv/bin/pip install --quiet uv==$(UV_VERSION) \
+		&& /tmp/uv/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+		--output-file requirements-lint.txt requirements-lint.in'
 
 clean: ## Remove the stacks, their volumes, the images and local caches
 	docker compose down --volumes --remove-orphans
