@@ -64,8 +64,11 @@ def wrk(database, path, seconds, connections):
 
 
 def latency(output, percentile):
-    value, unit = re.search(rf"^\s+{percentile}\s+([\d.]+)(us|ms|s)$", output, re.MULTILINE).groups()
-    return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit], 1)
+    found = re.search(rf"^\s*{percentile}\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    if not found:
+        raise SystemExit(f"no {percentile} latency in wrk's output:\n{output}")
+    value, unit = found.groups()
+    return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit], 1)
 
 
 def serve(database, port, processes, threads, *hello):
