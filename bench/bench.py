@@ -81,9 +81,8 @@ def seconds_to_healthy(tag):
 
 
 def image_facts(tag):
-    size, layers, user = docker(
-        "image", "inspect", "--format", "{{.Size}} {{len .RootFS.Layers}} {{.Config.User}}:", tag
-    )
+    facts = "{{.Size}} {{len .RootFS.Layers}} {{.Config.User}}:"
+    size, layers, user = docker("image", "inspect", "--format", facts, tag).split()
     has = docker("run", "--rm", "--entrypoint", "sh", tag, "-c", "command -v gcc pipenv || true")
     return {
         "size_mb": round(int(size) / 1e6),
