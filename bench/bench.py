@@ -83,7 +83,7 @@ def seconds_to_healthy(tag):
 def image_facts(tag):
     facts = "{{.Size}} {{len .RootFS.Layers}} {{.Config.User}}:"
     size, layers, user = docker("image", "inspect", "--format", facts, tag).split()
-    has = docker("run", "--rm", "--entrypoint", "sh", tag, "-c", "command -v gcc pipenv || true")
+    has = docker("run", "--rm", "--entrypoint", "sh", tag, "-c", "command -v gcc; command -v pipenv; true")
     return {
         "size_mb": round(int(size) / 1e6),
         "layers": int(layers),
