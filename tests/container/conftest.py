@@ -63,20 +63,27 @@ def wait_for_http(url, timeout=30):
             time.sleep(0.25)
 
 
-@pytest.fixture(scope="session")
-def prod_image():
-    tag = f"{IMAGE}:prod"
-    result = build(REPO, "prod", tag)
+def build_image(target):
+    """Builds a target of the repository's Dockerfile as IMAGE:target; returns that tag."""
+    tag = f"{IMAGE}:{target}"
+    result = build(REPO, target, tag)
     assert result.returncode == 0, result.stderr
     return tag
+
+
+@pytest.fixture(scope="session")
+def prod_image():
+    return build_image("prod")
 
 
 @pytest.fixture(scope="session")
 def dev_image():
-    tag = f"{IMAGE}:dev"
-    result = build(REPO, "dev", tag)
-    assert result.returncode == 0, result.stderr
-    return tag
+    return build_image("dev")
+
+
+@pytest.fixture(scope="session")
+def export_image():
+    return build_image("export")
 
 
 @pytest.fixture
@@ -110,14 +117,6 @@ def network():
     docker("network", "create", name)
     yield name
     docker("network", "rm", name, check=False)
-
-
-@pytest.fixture(scope="session")
-def export_image():
-    tag = f"{IMAGE}:export"
-    result = build(REPO, "export", tag)
-    assert result.returncode == 0, result.stderr
-    return tag
 
 
 class Postgres:

@@ -8,7 +8,7 @@ import time
 from conftest import docker, http, wait_for_http
 
 # Every kind of request that needs the database, each sent a few times so that
-# more than one of uWSGI's worker threads (each with its own connection) answers.
+# more than one of uWSGI's workers (each with its own connection) answers.
 REQUESTS = [
     ("GET", "/readyz", None),
     ("GET", "/api/notes/", None),
