@@ -23,7 +23,7 @@ def stack(repo_copy):
         assert up.returncode == 0, up.stdout + up.stderr
         yield repo_copy, f"http://127.0.0.1:{port}", run
     finally:
-        run("down", "--volumes")
+        run("down", "--volumes", "--rmi", "local")  # and the image compose built for this project
 
 
 def test_up_wait_returns_with_the_api_answering_on_loopback_only(stack):
