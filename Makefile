@@ -1,14 +1,15 @@
 # Tasks for developing, testing and releasing the service. `make help` lists them.
 # Everything runs in containers; the host needs Docker with Compose v2, make,
-# and python3 (only for the container tests' throwaway venv).
+# and python3 (for the throwaway venvs of the linters and container tests, and
+# for the bench scripts).
 
 IMAGE ?= notes
 # Compose project for `make test`, apart from the one `make up` runs.
 TEST_PROJECT ?= $(IMAGE)-test
-# Pipenv's version is pinned once, in the Dockerfile.
 # The compose dev server runs as you (see docker-compose.yml).
 export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
+# Pipenv's version is pinned once, in the Dockerfile.
 PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
 TEST_VENV := .cache/container-tests-venv
 LINT_VENV := .cache/lint-venv
@@ -18,7 +19,8 @@ UV_VERSION := 0.13.8
 SHELL_SCRIPTS := .ci/run
 
 .DEFAULT_GOAL := help
-.PHONY: help build up down logs shell migrate test test-app test-container bench loadtest lock clean
+.PHONY: help build up init watch down logs shell migrate test test-app test-container bench loadtest lock \
+	lint lint-lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,7 +32,6 @@ build: ## Build the prod and dev images (notes:prod, notes:dev)
 up: ## Start PostgreSQL and the app with live reload on http://127.0.0.1:8000
 	docker compose up --build --detach --wait
 
-.PHONY: init watch
 # Never overwrites an existing .env: it may hold settings you made.
 init: ## Write .env for local development from .env.example, with a fresh secret key
 	@if [ -e .env ]; then echo ".env exists and is left as it is; remove it to write a new one."; exit 0; fi; \
@@ -86,7 +87,6 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
 
-.PHONY: lint lint-lock
 lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shell, workflow, Dependabot and compose files
 	$(LINT_VENV)/bin/hadolint Dockerfile
 	$(LINT_VENV)/bin/ruff check .
