@@ -1,8 +1,10 @@
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 
+from app.deadline import database_deadline
 from app.errors import problem
 
 logger = logging.getLogger(__name__)
@@ -30,16 +32,16 @@ class HealthProbeMiddleware:
             return response
         if request.path == "/readyz":
             try:
-                with connection.cursor() as cursor:
+                with database_deadline(settings.DATABASE_READINESS_DEADLINE), connection.cursor() as cursor:
                     cursor.execute("SELECT 1")
             except DatabaseError as error:
                 logger.warning("readiness check failed: %s", error)
-                return problem(503, "The database is unreachable.")
+                return problem(503, "The database is unreachable or not answering.")
         return JsonResponse({"status": "ok"})
 
 
 class DatabaseUnavailableMiddleware:
-    """Turns a lost database connection into a 503 the client may retry, instead of a 500."""
+    """Turns a lost or unresponsive database into a 503 the client may retry, instead of a 500."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -50,5 +52,5 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, (OperationalError, InterfaceError)):
             logger.warning("database unavailable: %s", exception)
-            return problem(503, "The database is unreachable; try again shortly.")
+            return problem(503, "The database is unreachable or not answering; try again shortly.")
         return None

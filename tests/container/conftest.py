@@ -63,6 +63,14 @@ def wait_for_http(url, timeout=30):
             time.sleep(0.25)
 
 
+def wait_until_ready(url, timeout=30):
+    """Polls /readyz until it answers 200, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while http("GET", f"{url}/readyz")[0] != 200:
+        assert time.monotonic() < deadline, f"not ready within {timeout} s"
+        time.sleep(0.5)
+
+
 def build_image(target):
     """Builds a target of the repository's Dockerfile as IMAGE:target; returns that tag."""
     tag = f"{IMAGE}:{target}"
