@@ -79,7 +79,7 @@ bench: ## Build the naive "before" and prod side by side and compare them (clear
 	cd bench && python3 bench.py
 
 loadtest: ## Measure throughput and latency of prod against PostgreSQL, next to a bare WSGI app
-	cd bench && python3 loadtest.py
+	cd bench && IMAGE=$(IMAGE) python3 loadtest.py
 
 # The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
 lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)

@@ -12,16 +12,19 @@ Prints a Markdown table and writes everything to bench/results/loadtest.json.
 
 import argparse
 import json
+import os
 import re
 import secrets
+import socket
 import sys
 import time
 import urllib.request
 
 from common import REPO, describe, docker, machine, markdown_table, save, wait_for_ok
 
-PROD_IMAGE = "notes-bench:prod"
-WRK_IMAGE = "notes-bench:wrk"
+# Tagged after IMAGE (as `make` sets it), so that runs from different checkouts never share a tag.
+PROD_IMAGE = f"{os.environ.get('IMAGE', 'notes')}-bench:prod"
+WRK_IMAGE = f"{os.environ.get('IMAGE', 'notes')}-bench:wrk"
 DATABASE_URL = "postgres://notes:notes@127.0.0.1:5432/notes"
 
 
@@ -38,8 +41,10 @@ def start_database(port):
     raise SystemExit("PostgreSQL did not start")
 
 
-def app_args(database, processes, threads):
+def app_args(database, processes, threads, direct=False):
+    # direct: without uWSGI's HTTP router, the workers speak HTTP themselves (see uwsgi.ini).
     return [
+        *(["-e", "UWSGI_HTTP_SOCKET=:8000"] if direct else []),
         "--network", f"container:{database}",
         "-e", f"DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}",
         "-e", "DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost",
@@ -71,9 +76,9 @@ def latency(output, percentile):
     return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit], 1)
 
 
-def serve(database, port, processes, threads, *hello):
+def serve(database, port, config, *hello):
     """Starts the prod image in the database's network namespace; returns the container's name."""
-    name = docker("run", "--detach", *app_args(database, processes, threads), *hello)
+    name = docker("run", "--detach", *app_args(database, *config), *hello)
     wait_for_ok(f"http://127.0.0.1:{port}/healthz")
     return name
 
@@ -84,18 +89,19 @@ def run(args):
     try:
         docker("run", "--rm", *app_args(database, 1, 1), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
         results = []
-        for processes, threads in args.configs:
-            print(f"loadtest: {processes} processes x {threads} threads", file=sys.stderr)
-            app = serve(database, port, processes, threads, PROD_IMAGE)
+        for config in args.configs:
+            print(f"loadtest: {describe_config(*config)}", file=sys.stderr)
+            app = serve(database, port, config, PROD_IMAGE)
             seed(port)
             api = wrk(database, "/api/notes/", args.seconds, args.connections)
             docker("rm", "--force", app)
             hello_file = ["-v", f"{REPO / 'bench' / 'hello.py'}:/app/hello.py:ro"]
             hello_cmd = ["uwsgi", "--ini", "config/uwsgi.ini", "--module", "hello:application"]
-            app = serve(database, port, processes, threads, *hello_file, PROD_IMAGE, *hello_cmd)
+            app = serve(database, port, config, *hello_file, PROD_IMAGE, *hello_cmd)
             hello = wrk(database, "/", args.seconds, args.connections)
             docker("rm", "--force", app)
-            results.append({"processes": processes, "threads": threads, "api": api, "hello": hello})
+            processes, threads, direct = config
+            results.append({"processes": processes, "threads": threads, "direct": direct, "api": api, "hello": hello})
         return results
     finally:
         docker("rm", "--force", "--volumes", database, check=False)
@@ -113,18 +119,32 @@ def seed(port, notes=20):
 
 
 def configuration(text):
-    processes, threads = text.split("x")
-    return int(processes), int(threads)
+    """"4x2" is 4 processes x 2 threads behind uWSGI's HTTP router; "4x2:direct" the same without it."""
+    sizes, _, variant = text.partition(":")
+    processes, threads = sizes.split("x")
+    return int(processes), int(threads), variant == "direct"
+
+
+def describe_config(processes, threads, direct):
+    return f"{processes} x {threads}" + (", no router" if direct else "")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="1x1,2x1,2x4,4x1,4x4"
+        "--configs",
+        type=lambda s: [configuration(c) for c in s.split(",")],
+        default="1x1,2x1,4x1,4x2,4x4,4x2:direct",
     )
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
     parser.add_argument("--connections", type=int, default=16, help="concurrent wrk connections")
-    parser.add_argument("--port", type=int, default=18080, help="loopback port for seeding and health checks")
+    parser.add_argument("--port", type=int, default=free_port(), help="loopback port for seeding and health checks")
     args = parser.parse_args()
 
     docker("build", "--quiet", "--target", "prod", "--tag", PROD_IMAGE, str(REPO))
@@ -146,7 +166,7 @@ def main():
     ]
     rows = [
         [
-            f"{r['processes']} x {r['threads']}",
+            describe_config(r["processes"], r["threads"], r["direct"]),
             r["api"]["requests_per_s"],
             f"{r['api']['p50_ms']} / {r['api']['p99_ms']}",
             r["hello"]["requests_per_s"],
