@@ -119,7 +119,7 @@ def seed(port, notes=20):
 
 
 def configuration(text):
-    """"4x2" is 4 processes x 2 threads behind uWSGI's HTTP router; "4x2:direct" the same without it."""
+    """Reads "4x2" (4 processes x 2 threads, behind uWSGI's HTTP router) or "4x2:direct" (without it)."""
     sizes, _, variant = text.partition(":")
     processes, threads = sizes.split("x")
     return int(processes), int(threads), variant == "direct"
