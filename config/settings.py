@@ -135,10 +135,26 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-# Logs go to stdout, with uWSGI's, where `docker logs` and any container platform collect them.
+# Logs go to stdout, with uWSGI's, where `docker logs` and any container
+# platform collect them. LOG_FORMAT=json makes both one JSON object per line
+# (uWSGI's request lines: config/uwsgi.ini); text is for people reading them.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or "text"
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "app.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # uWSGI logs every request in one line; Django would add a second for
+        # each 4xx. Server errors, with their tracebacks, still come through.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -2,11 +2,15 @@
 
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+
+from app.logs import set_request_log_vars
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 django_application = get_wsgi_application()
+json_request_lines = settings.LOG_FORMAT == "json"
 
 
 def application(environ, start_response):
@@ -15,4 +19,6 @@ def application(environ, start_response):
     # came over TLS. The socket is plain HTTP; only a trusted proxy may say
     # otherwise, through SECURE_PROXY_SSL_HEADER (see settings).
     environ["wsgi.url_scheme"] = "http"
+    if json_request_lines:
+        set_request_log_vars(environ)
     return django_application(environ, start_response)

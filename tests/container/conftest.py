@@ -52,6 +52,17 @@ def http(method, url, body=None, timeout=10):
     return status, headers, json.loads(raw) if raw else None
 
 
+def raw_request(url, data, timeout=10):
+    """Sends `data` (bytes) as it is over a new connection; returns all the server answered, b"" if nothing."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        try:
+            return b"".join(iter(lambda: sock.recv(65536), b""))
+        except ConnectionResetError:
+            return b""
+
+
 def wait_for_http(url, timeout=30):
     deadline = time.monotonic() + timeout
     while True:
