@@ -222,7 +222,7 @@ def test_worker_processes_and_threads_come_from_the_environment(run_prod, migrat
     name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=3", "-e", "UWSGI_THREADS=2"])
     wait_for_http(f"{url}/healthz")
 
-    workers = re.findall(r"spawned uWSGI worker \d+ \(pid: \d+, cores: (\d+)\)", docker("logs", name).stderr)
+    workers = re.findall(r"spawned uWSGI worker \d+ \(pid: \d+, cores: (\d+)\)", docker("logs", name).stdout)
 
     assert workers == ["2", "2", "2"]
 
