@@ -28,10 +28,13 @@ COPY --from=export /src/requirements.txt /tmp/
 # --no-binary: uWSGI and psycopg2 are compiled here against this image's libpq,
 # never taken as prebuilt wheels that bundle their own copies of libraries.
 # xml=false: uWSGI would link libxml2 (for XML config files, unused here) and so
-# need it in the runtime image. pip caches the built wheel in the cache mount;
-# after changing this override, clear it with `docker builder prune`.
+# need it in the runtime image. pcre=false: uWSGI's regular expressions
+# (internal routing, log routes) are unused, and uWSGI would include them or
+# not depending on whether the build image happens to have PCRE's headers
+# (python:3.14 does, through libglib2.0-dev). pip caches the built wheel in the
+# cache mount; after changing this override, clear it with `docker builder prune`.
 RUN --mount=type=cache,target=/root/.cache/pip \
-    UWSGI_PROFILE_OVERRIDE="xml=false" \
+    UWSGI_PROFILE_OVERRIDE="xml=false;pcre=false" \
     pip --python /opt/venv/bin/python install --root-user-action=ignore \
         --require-hashes --no-binary uwsgi,psycopg2 -r /tmp/requirements.txt
 
