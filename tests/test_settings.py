@@ -66,7 +66,7 @@ def test_unrecognised_boolean_is_an_error_naming_the_variable():
     assert "DJANGO_DEBUG must be true/false" in result.stderr
 
 
-def test_postgres_connections_persist_with_health_checks_and_a_connect_timeout():
+def test_postgres_connections_persist_with_health_checks_timeouts_and_keepalives():
     result = load_settings(PRODUCTION, "settings.DATABASES['default']")
 
     database = eval(result.stdout)  # the repr of a dict of plain values
@@ -74,3 +74,20 @@ def test_postgres_connections_persist_with_health_checks_and_a_connect_timeout()
     assert database["CONN_MAX_AGE"] > 0
     assert database["CONN_HEALTH_CHECKS"] is True
     assert database["OPTIONS"]["connect_timeout"] == 5
+    # The server-side half of the deadlines (the client-side half: app/deadline.py).
+    assert database["OPTIONS"]["options"] == "-c statement_timeout=3s"
+    assert database["OPTIONS"]["keepalives"] == 1
+
+
+@pytest.mark.parametrize("value", ["", "text", "JSON"])
+def test_log_format_is_text_or_json(value):
+    result = load_settings({**PRODUCTION, "LOG_FORMAT": value}, "settings.LOG_FORMAT")
+
+    assert result.stdout.strip() == repr(value.lower() or "text")
+
+
+def test_an_unknown_log_format_is_an_error_naming_the_variable():
+    result = load_settings({**PRODUCTION, "LOG_FORMAT": "xml"})
+
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be text or json, not 'xml'" in result.stderr
