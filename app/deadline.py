@@ -38,19 +38,20 @@ def database_deadline(seconds):
 
 
 def wait_with_deadline(connection):
-    """psycopg2's wait callback: poll the connection until done or past the deadline."""
-    deadline = _deadline.get()
+    """psycopg2's wait callback: poll the connection until done or past the deadline.
+
+    Outside a request's deadline (Django checks a connection that saw an error
+    after the response is sent) each wait gets DATABASE_DEADLINE of its own.
+    """
+    deadline = _deadline.get() or time.monotonic() + settings.DATABASE_DEADLINE
     while True:
         state = connection.poll()
         if state == extensions.POLL_OK:
             return
         events = {extensions.POLL_READ: select.POLLIN, extensions.POLL_WRITE: select.POLLOUT}[state]
-        if deadline is None:
-            timeout_ms = None
-        else:
-            timeout_ms = (deadline - time.monotonic()) * 1000
-            if timeout_ms <= 0:
-                raise DatabaseDeadlineExceeded("The database did not answer before the request's deadline.")
+        timeout_ms = (deadline - time.monotonic()) * 1000
+        if timeout_ms <= 0:
+            raise DatabaseDeadlineExceeded("The database did not answer before the deadline.")
         poller = select.poll()
         poller.register(connection.fileno(), events)
         poller.poll(timeout_ms)
