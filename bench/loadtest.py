@@ -1,6 +1,7 @@
 """`make loadtest`: requests per second and latency of the prod image, next to a bare WSGI app.
 
-For each uWSGI configuration (processes x threads) it runs, one after the other
+For each uWSGI configuration (processes x threads, behind uWSGI's HTTP router
+as the image runs, or with ":direct" without it) it runs, one after the other
 and under the same uwsgi.ini: the prod image serving `GET /api/notes/` (a page
 of 20 notes from PostgreSQL), then the same image serving bench/hello.py. wrk
 (from Debian's packages, in a container) drives each for the same time with the
