@@ -56,11 +56,12 @@ migrate: ## Apply migrations to the local database
 
 test: lint test-app test-container ## Run the linters and every test (what CI runs)
 
-test-app: ## Run the test suite in the dev image against PostgreSQL
+# PYTEST_ARGS picks tests and options, e.g. PYTEST_ARGS="tests/test_notes.py -k paginate".
+test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS="..." for one test)
 	docker build --target dev -t $(IMAGE):dev .
 	docker compose -p $(TEST_PROJECT) up --detach --wait db
 	docker run --rm --network $(TEST_PROJECT)_default \
-		-e DATABASE_URL=postgres://notes:notes@db:5432/notes $(IMAGE):dev; \
+		-e DATABASE_URL=postgres://notes:notes@db:5432/notes $(IMAGE):dev pytest $(PYTEST_ARGS); \
 		status=$$?; docker compose -p $(TEST_PROJECT) down --volumes; exit $$status
 
 test-container: $(TEST_VENV)/bin/pytest ## Test the built images and containers from the host
@@ -87,8 +88,9 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
 
-lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shell, workflow, Dependabot and compose files
+lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and its import contracts), shell, workflow, Dependabot and compose files
 	$(LINT_VENV)/bin/hadolint Dockerfile
+	$(LINT_VENV)/bin/lint-imports --no-logo --cache-dir .cache/import-linter
 	$(LINT_VENV)/bin/ruff check .
 	$(LINT_VENV)/bin/ruff format --check .
 	$(LINT_VENV)/bin/shellcheck $(SHELL_SCRIPTS)

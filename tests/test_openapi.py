@@ -13,9 +13,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.models import Note
-from app.views import OPENAPI_DOCUMENT
-from config.urls import urlpatterns
+from app.notes.models import Note
+from config.urls import OPENAPI_DOCUMENT, urlpatterns
 from config.wsgi import application
 
 DOCUMENT = json.loads(OPENAPI_DOCUMENT)

@@ -216,4 +216,4 @@ def migrated(prod_image, network, prod_env):
     """Migrations applied the production way: a one-off run of the prod image."""
     migrate = ["python", "manage.py", "migrate", "--no-input"]
     result = docker("run", "--rm", "--network", network, *env_args(prod_env), prod_image, *migrate)
-    assert "Applying app.0001_initial... OK" in result.stdout
+    assert result.stdout.rstrip().endswith("OK"), result.stdout

@@ -39,8 +39,8 @@ def test_an_edit_is_copied_into_the_container_and_served(watched):
     container = docker("ps", "--quiet", "--filter", f"publish={url.rsplit(':', 1)[1]}").stdout.strip()
     assert docker("inspect", "--format", "{{json .Mounts}}", container).stdout.strip() == "[]"
 
-    views = repo / "app" / "views.py"
-    views.write_text(views.read_text().replace('"The note is invalid."', '"Edited while watched."'))
+    problems = repo / "app" / "api" / "problems.py"
+    problems.write_text(problems.read_text().replace('f"{method} is not allowed here."', '"Edited while watched."'))
 
     deadline = time.monotonic() + 60
     while served_detail(url) != "Edited while watched.":

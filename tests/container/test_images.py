@@ -67,7 +67,7 @@ def build_steps(log):
 
 def test_source_edit_rebuilds_only_the_source_layers(repo_copy):
     assert build(repo_copy, "prod").returncode == 0
-    views = repo_copy / "app" / "views.py"
+    views = repo_copy / "app" / "api" / "views.py"
     # Unique, or BuildKit would find the edited layer in its cache from an earlier run.
     views.write_text(views.read_text() + f"\n# a one-line edit {secrets.token_hex(8)}\n")
 

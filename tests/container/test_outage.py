@@ -51,7 +51,7 @@ def test_database_outage_is_503_and_the_service_recovers_by_itself(run_prod, mig
         assert http("GET", f"{url}/api/notes/{note['id']}/")[2] == note
     assert http("POST", f"{url}/api/notes/", {"title": "after the outage"})[0] == 201
     assert container_started_at(name) == started_at, "the container was restarted"
-    assert database.query("SELECT title FROM app_note ORDER BY id") == [["before the outage"], ["after the outage"]]
+    assert database.query("SELECT title FROM notes_note ORDER BY id") == [["before the outage"], ["after the outage"]]
 
 
 def container_started_at(name):

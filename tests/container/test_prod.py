@@ -65,5 +65,5 @@ def test_concurrent_posts_are_each_written_whole_or_not_at_all(run_prod, migrate
         else:  # a clean failure: the error shape, and a status that says retry
             assert (status, headers["Content-Type"]) == (503, "application/problem+json"), body
     assert created, "no POST succeeded"
-    stored = database.query("SELECT id, title, body FROM app_note WHERE title LIKE 'concurrent %'")
+    stored = database.query("SELECT id, title, body FROM notes_note WHERE title LIKE 'concurrent %'")
     assert {int(note_id): {"title": title, "body": body} for note_id, title, body in stored} == created

@@ -166,7 +166,7 @@ def test_no_setuid_or_setgid_files(prod_image):
 def test_code_and_packages_are_not_writable_by_the_app_user(prod_image):
     found = docker("run", "--rm", prod_image, "find", "/app", "/opt/venv", "-writable").stdout
     assert found.strip() == ""
-    assert docker("run", "--rm", prod_image, "stat", "-c", "%U", "/app/app/views.py").stdout.strip() == "root"
+    assert docker("run", "--rm", prod_image, "stat", "-c", "%U", "/app/app/api/views.py").stdout.strip() == "root"
 
 
 def test_no_secret_in_image_config_or_history(prod_image):
