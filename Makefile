@@ -1,6 +1,6 @@
 # Tasks for developing, testing and releasing the service. `make help` lists them.
 # Everything runs in containers; the host needs Docker with Compose v2, make,
-# and python3 (for the throwaway venvs of the linters and container tests, and
+# and python3 (for the throwaway venvs of the linters and host-side tests, and
 # for the bench scripts).
 
 IMAGE ?= notes
@@ -11,7 +11,7 @@ export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
 # Pipenv's version is pinned once, in the Dockerfile.
 PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
-TEST_VENV := .cache/container-tests-venv
+TEST_VENV := .cache/host-tests-venv
 LINT_VENV := .cache/lint-venv
 # uv compiles requirements-lint.in into requirements-lint.txt (`make lint-lock`).
 UV_VERSION := 0.13.8
@@ -19,7 +19,7 @@ UV_VERSION := 0.13.8
 SHELL_SCRIPTS := .ci/run
 
 .DEFAULT_GOAL := help
-.PHONY: help build up init watch down logs shell migrate test test-app test-container bench loadtest lock \
+.PHONY: help build up init watch down logs shell migrate test test-app test-host bench loadtest lock \
 	lint lint-lock clean
 
 help: ## List the targets
@@ -54,7 +54,7 @@ shell: ## Open a shell in the running app container
 migrate: ## Apply migrations to the local database
 	docker compose exec app python manage.py migrate
 
-test: lint test-app test-container ## Run the linters and every test (what CI runs)
+test: lint test-app test-host ## Run the linters and every test (what CI runs)
 
 # PYTEST_ARGS picks tests and options, e.g. PYTEST_ARGS="tests/test_notes.py -k paginate".
 test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS="..." for one test)
@@ -64,8 +64,9 @@ test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS
 		-e DATABASE_URL=postgres://notes:notes@db:5432/notes $(IMAGE):dev pytest $(PYTEST_ARGS); \
 		status=$$?; docker compose -p $(TEST_PROJECT) down --volumes; exit $$status
 
-test-container: $(TEST_VENV)/bin/pytest ## Test the built images and containers from the host
-	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest tests/container
+# PYTEST_ARGS picks tests here too, e.g. PYTEST_ARGS="tests/host/test_image.py -k budget".
+test-host: $(TEST_VENV)/bin/pytest ## Test the images, containers, compose stack, linters and template from the host
+	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
 
 # The host's test runner comes from Pipfile.lock too (its dev packages, exported
 # by the Dockerfile's export stage), in a venv that leaves the host's Python alone.

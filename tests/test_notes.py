@@ -1,5 +1,5 @@
 import pytest
-from conftest import assert_problem
+from helpers import assert_problem
 
 from app.api.views import MAX_BODY_BYTES
 from app.notes.models import Note

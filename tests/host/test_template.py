@@ -5,11 +5,7 @@ import re
 import stat
 import subprocess
 
-from conftest import REPO
-
-
-def make(repo, *args):
-    return subprocess.run(["make", *args], cwd=repo, capture_output=True, text=True, timeout=300)
+from helpers import REPO, make
 
 
 def test_env_example_documents_every_variable_the_service_reads():

@@ -5,7 +5,7 @@ In a module of its own: its database is stopped, so no other test may share it.
 
 import time
 
-from conftest import docker, http, wait_for_http
+from helpers import docker, http, wait_for_http
 
 # Every kind of request that needs the database, each sent a few times so that
 # more than one of uWSGI's workers (each with its own connection) answers.
