@@ -19,7 +19,7 @@ UV_VERSION := 0.13.8
 SHELL_SCRIPTS := .ci/run
 
 .DEFAULT_GOAL := help
-.PHONY: help build up init watch down logs shell migrate test test-app test-host bench loadtest lock \
+.PHONY: help build up init watch down logs shell migrate test test-app test-host rename bench loadtest lock \
 	lint lint-lock clean
 
 help: ## List the targets
@@ -76,6 +76,10 @@ $(TEST_VENV)/bin/pytest: Pipfile.lock
 	python3 -m venv $(TEST_VENV)
 	docker run --rm $(IMAGE):export cat requirements-dev.txt >$(TEST_VENV)/requirements.txt
 	$(TEST_VENV)/bin/pip install --quiet --require-hashes -r $(TEST_VENV)/requirements.txt
+
+# scripts/rename.py lists what it changes; it refuses a name that is not a lowercase identifier.
+rename: ## Give a copy of this template its own name: make rename NAME=inventory
+	python3 scripts/rename.py "$(NAME)"
 
 bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
 	cd bench && python3 bench.py

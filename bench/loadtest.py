@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from common import REPO, describe, docker, machine, markdown_table, save, wait_for_http
+from common import REPO, describe, docker, env_args, machine, markdown_table, save, wait_for_http
 
 PROD_IMAGE = "notes-bench:prod"
 WRK_IMAGE = "notes-bench:wrk"
@@ -28,8 +28,12 @@ DATABASE_URL = "postgres://notes:notes@127.0.0.1:5432/notes"
 def start_database(port):
     """PostgreSQL, whose network namespace the app and wrk join; port 8000 published for seeding."""
     name = f"notes-loadtest-{secrets.token_hex(4)}"
-    credentials = ["-e", "POSTGRES_USER=notes", "-e", "POSTGRES_PASSWORD=notes", "-e", "POSTGRES_DB=notes"]
-    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *credentials, "postgres:17")
+    credentials = {
+        "POSTGRES_USER": "notes",
+        "POSTGRES_PASSWORD": "notes",
+        "POSTGRES_DB": "notes",
+    }
+    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *env_args(credentials), "postgres:17")
     for _ in range(120):
         ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).stdout
         if "accepting connections" in ready:

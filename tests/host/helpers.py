@@ -99,8 +99,14 @@ def copy_repository(name):
     return copy
 
 
+# What `make test-host IMAGE=... PYTEST_ARGS=...` hands down, in the environment, to every make below it.
+OUTER_MAKE_VARIABLES = {"IMAGE", "PYTEST_ARGS", "TEST_PROJECT", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+
+
 def make(repo, *args, timeout=300):
-    return subprocess.run(["make", *args], cwd=repo, capture_output=True, text=True, timeout=timeout)
+    """Runs make in a copy of the repository as a make of its own, with the defaults of the copy's Makefile."""
+    env = {name: value for name, value in os.environ.items() if name not in OUTER_MAKE_VARIABLES}
+    return subprocess.run(["make", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 class Postgres:
@@ -142,7 +148,8 @@ class Postgres:
 
     def query(self, sql):
         """The rows of a query, as lists of strings."""
-        output = self.pg("psql", "--username=notes", "--dbname=notes", "--no-align", "--tuples-only", "-c", sql).stdout
+        psql = ["psql", "--username=notes", "--dbname=notes", "--no-align", "--tuples-only"]
+        output = self.pg(*psql, "-c", sql).stdout
         return [line.split("|") for line in output.splitlines()]
 
     def pg(self, *command, check=True):

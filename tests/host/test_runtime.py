@@ -191,7 +191,7 @@ def test_start_up_fails_fast_naming_a_missing_setting(prod_image):
 def test_migrations_are_not_run_at_start_up(prod_image, network, database, prod_env):
     name = f"fresh_{secrets.token_hex(4)}"
     database.query(f"CREATE DATABASE {name}")
-    env = {**prod_env, "DATABASE_URL": f"postgres://notes:notes@db:5432/{name}"}
+    env = {**prod_env, "DATABASE_URL": f"{database.url.rsplit('/', 1)[0]}/{name}"}
     docker("run", "--detach", "--name", name, "--network", network, *env_args(env), prod_image)
     try:
         deadline = time.monotonic() + 30

@@ -1,11 +1,12 @@
-"""What a team gets when it copies the template: `make init`, .env and its documentation."""
+"""What a team gets when it copies the template: `make rename`, `make init`, .env and its documentation."""
 
 import json
 import re
 import stat
 import subprocess
 
-from helpers import REPO, make
+import pytest
+from helpers import REPO, docker, make, unique_name
 
 
 def test_env_example_documents_every_variable_the_service_reads():
@@ -48,10 +49,7 @@ def test_make_init_leaves_an_existing_env_alone(repo_copy):
 def test_compose_gives_the_app_the_env_file_but_keeps_its_own_database(repo_copy):
     (repo_copy / ".env").write_text("DJANGO_LOG_LEVEL=DEBUG\nDATABASE_URL=postgres://elsewhere/db\n")
 
-    config = subprocess.run(
-        ["docker", "compose", "config", "--format", "json"], cwd=repo_copy, capture_output=True, text=True, check=True
-    ).stdout
-    environment = json.loads(config)["services"]["app"]["environment"]
+    environment = compose_config(repo_copy)["services"]["app"]["environment"]
 
     assert environment["DJANGO_LOG_LEVEL"] == "DEBUG"
     assert environment["DATABASE_URL"] == "postgres://notes:notes@db:5432/notes"
@@ -59,3 +57,61 @@ def test_compose_gives_the_app_the_env_file_but_keeps_its_own_database(repo_copy
 
 def secret_key(env):
     return re.search(r"^DJANGO_SECRET_KEY=(.*)$", env.read_text(), re.MULTILINE)[1]
+
+
+# Each written form of the template's own name that `make rename` changes.
+NAME = "notes"
+OLD_NAME = re.compile(
+    "|".join(
+        [
+            rf"IMAGE \?= {NAME}",
+            rf"\b{NAME}:(prod|dev|export)\b",
+            rf"postgres://{NAME}:",
+            rf"POSTGRES_\w+\W{{1,4}}{NAME}\b",
+            rf"={NAME}\b",
+        ]
+    )
+)
+
+
+def compose_config(repo):
+    command = ["docker", "compose", "config", "--format", "json"]
+    result = subprocess.run(command, cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("name", ["", "Inventory", "my-shop", "1shop", "shop;true"])
+def test_make_rename_refuses_a_name_that_is_not_a_lowercase_identifier(repo_copy, name):
+    makefile = (repo_copy / "Makefile").read_text()
+
+    result = make(repo_copy, "rename", f"NAME={name}")
+
+    assert result.returncode != 0
+    assert "NAME must be a lowercase identifier" in result.stderr
+    assert (repo_copy / "Makefile").read_text() == makefile
+
+
+def test_a_renamed_copy_builds_as_its_new_name_and_passes_its_tests(repo_copy):
+    renamed = make(repo_copy, "rename", "NAME=inventory")
+    assert renamed.returncode == 0, renamed.stderr
+
+    files = [path.relative_to(repo_copy) for path in repo_copy.rglob("*") if path.is_file()]
+    assert len(files) > 50
+    assert [str(path) for path in files if OLD_NAME.search((repo_copy / path).read_text(errors="replace"))] == []
+    assert (repo_copy / "README.md").read_text().startswith("# inventory\n")
+    database = compose_config(repo_copy)["services"]["db"]["environment"]
+    assert (database["POSTGRES_USER"], database["POSTGRES_DB"]) == ("inventory", "inventory")
+    # Still lint-clean: a longer name must not push a line over the limit, say.
+    linted = make(repo_copy, "lint", f"LINT_VENV={REPO / '.cache' / 'lint-venv'}", timeout=600)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    try:
+        built = make(repo_copy, "build", timeout=1800)
+        assert built.returncode == 0, built.stderr
+        assert docker("image", "inspect", "inventory:prod").returncode == 0
+        # Its own compose project for the database, so that no other run's is touched.
+        tested = make(repo_copy, "test-app", f"TEST_PROJECT={unique_name('inventory')}", timeout=1800)
+        assert tested.returncode == 0, tested.stdout[-5000:] + tested.stderr[-5000:]
+        assert re.search(r"\d+ passed", tested.stdout)
+    finally:
+        docker("image", "rm", "inventory:prod", "inventory:dev", check=False)
