@@ -1,6 +1,6 @@
 """Django settings, all read from the environment (https://12factor.net/config).
 
-Every variable the service reads is listed in the README. Production needs
+Every variable the service reads is listed in docs/configuration.md. Production needs
 DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL; with DJANGO_DEBUG on,
 each has a local-development default.
 """
