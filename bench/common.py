@@ -10,7 +10,7 @@ from pathlib import Path
 # docker, HTTP and the like are the host-side tests' helpers, one copy of each;
 # bench.py and loadtest.py import them from here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host"))
-from helpers import REPO, docker, env_args, free_port, wait_for_http  # noqa: E402, F401
+from helpers import REPO, compose_image, docker, env_args, free_port, wait_for_http  # noqa: E402, F401
 
 RESULTS = REPO / "bench" / "results"
 

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from common import REPO, describe, docker, env_args, machine, markdown_table, save, wait_for_http
+from common import REPO, compose_image, describe, docker, env_args, machine, markdown_table, save, wait_for_http
 
 PROD_IMAGE = "notes-bench:prod"
 WRK_IMAGE = "notes-bench:wrk"
@@ -33,7 +33,9 @@ def start_database(port):
         "POSTGRES_PASSWORD": "notes",
         "POSTGRES_DB": "notes",
     }
-    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *env_args(credentials), "postgres:17")
+    docker(
+        "run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *env_args(credentials), compose_image("db")
+    )
     for _ in range(120):
         ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).stdout
         if "accepting connections" in ready:

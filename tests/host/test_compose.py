@@ -5,7 +5,7 @@ import subprocess
 import time
 
 import pytest
-from helpers import docker, free_port, http, unique_name, wait_for_http
+from helpers import compose_config, compose_image, docker, free_port, http, unique_name, wait_for_http
 
 
 @pytest.fixture
@@ -91,3 +91,34 @@ def test_an_edit_is_copied_into_the_container_and_served(watched):
     while served_detail(url) != "Edited while watched.":
         assert time.monotonic() < deadline, "the edit was not served within 60 s:\n" + log.read_text()
         time.sleep(0.5)
+
+
+def test_make_down_and_up_keep_the_database(repo_copy):
+    """`make up` and `make down` as a developer runs them: the named volume holds PostgreSQL's data."""
+    port = free_port()
+    env = {**os.environ, "APP_PORT": str(port)}
+    database = compose_config(repo_copy)["services"]["db"]["environment"]
+
+    def run(*command):
+        return subprocess.run(command, cwd=repo_copy, env=env, capture_output=True, text=True, timeout=600)
+
+    def succeed(*command):
+        result = run(*command)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    try:
+        succeed("make", "up")
+        status, _, note = http("POST", f"http://127.0.0.1:{port}/api/notes/", {"title": "kept"})
+        assert status == 201
+        succeed("make", "down")
+        succeed("make", "up")
+
+        assert http("GET", f"http://127.0.0.1:{port}/api/notes/{note['id']}/")[2] == note
+        sql = "SELECT current_setting('server_version_num')::int / 10000, pg_encoding_to_char(encoding)"
+        sql += f" FROM pg_database WHERE datname = '{database['POSTGRES_DB']}'"
+        psql = ["psql", f"--username={database['POSTGRES_USER']}", "-tAc", sql]
+        server = succeed("docker", "compose", "exec", "db", *psql)
+        assert server.split() == [f"{compose_image('db').split(':')[1]}|UTF8"]
+    finally:
+        run("docker", "compose", "down", "--volumes", "--rmi", "local")

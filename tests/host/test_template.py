@@ -1,12 +1,10 @@
 """What a team gets when it copies the template: `make rename`, `make init`, .env and its documentation."""
 
-import json
 import re
 import stat
-import subprocess
 
 import pytest
-from helpers import REPO, docker, make, unique_name
+from helpers import REPO, compose_config, docker, make, unique_name
 
 
 def test_env_example_documents_every_variable_the_service_reads():
@@ -72,13 +70,6 @@ OLD_NAME = re.compile(
         ]
     )
 )
-
-
-def compose_config(repo):
-    command = ["docker", "compose", "config", "--format", "json"]
-    result = subprocess.run(command, cwd=repo, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.mark.parametrize("name", ["", "Inventory", "my-shop", "1shop", "shop;true"])
