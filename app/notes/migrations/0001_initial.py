@@ -4,30 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     # Before the notes app had a package of its own, this was the initial
     # migration of the app labelled "app", which created the table app_note. A
     # database that applied it counts this one as applied too, and 0002 renames
     # the table it already has: its notes are kept. Remove this line and the
     # db_table below once every deployed database has applied 0002.
-    replaces = [("app", "0001_initial")]
+    replaces = [('app', '0001_initial')]
 
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="Note",
+            name='Note',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("title", models.CharField(max_length=200)),
-                ("body", models.TextField(blank=True, default="")),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('title', models.CharField(max_length=200)),
+                ('body', models.TextField(blank=True, default='')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
-                "db_table": "app_note",
+                'ordering': ['-created_at', '-id'],
+                'db_table': 'app_note',
             },
         ),
     ]
