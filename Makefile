@@ -81,7 +81,7 @@ $(TEST_VENV)/bin/pytest: Pipfile.lock
 
 # scripts/rename.py lists what it changes; it refuses a name that is not a lowercase identifier.
 rename: ## Give a copy of this template its own name: make rename NAME=inventory
-	python3 scripts/rename.py "$(NAME)"
+	python3 scripts/rename.py '$(NAME)'
 
 bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
 	cd bench && python3 bench.py
