@@ -13,29 +13,45 @@ Prints a Markdown table and writes everything to bench/results/loadtest.json.
 
 import argparse
 import json
-import os
 import re
 import secrets
-import socket
 import sys
 import time
 import urllib.request
 
-from common import REPO, describe, docker, machine, markdown_table, postgres_image, save, wait_for_ok
+from common import (
+    IMAGE,
+    REPO,
+    compose_image,
+    describe,
+    docker,
+    env_args,
+    free_port,
+    machine,
+    markdown_table,
+    save,
+    wait_for_http,
+)
 
 # Tagged after IMAGE (as `make` sets it), so that runs from different checkouts never share a tag.
-PROD_IMAGE = f"{os.environ.get('IMAGE', 'notes')}-bench:prod"
-WRK_IMAGE = f"{os.environ.get('IMAGE', 'notes')}-bench:wrk"
+PROD_IMAGE = f"{IMAGE}-bench:prod"
+WRK_IMAGE = f"{IMAGE}-bench:wrk"
 DATABASE_URL = "postgres://notes:notes@127.0.0.1:5432/notes"
 
 
 def start_database(port):
     """PostgreSQL, whose network namespace the app and wrk join; port 8000 published for seeding."""
     name = f"notes-loadtest-{secrets.token_hex(4)}"
-    credentials = ["-e", "POSTGRES_USER=notes", "-e", "POSTGRES_PASSWORD=notes", "-e", "POSTGRES_DB=notes"]
-    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *credentials, postgres_image())
+    credentials = {
+        "POSTGRES_USER": "notes",
+        "POSTGRES_PASSWORD": "notes",
+        "POSTGRES_DB": "notes",
+    }
+    docker(
+        "run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *env_args(credentials), compose_image("db")
+    )
     for _ in range(120):
-        ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False)
+        ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).stdout
         if "accepting connections" in ready:
             return name
         time.sleep(0.5)
@@ -59,7 +75,8 @@ def wrk(database, path, seconds, connections):
     url = f"http://127.0.0.1:8000{path}"
     network = ["--network", f"container:{database}"]
     docker("run", "--rm", *network, WRK_IMAGE, "-t2", "-c4", "-d2s", url)  # warm-up: imports, connections
-    output = docker("run", "--rm", *network, WRK_IMAGE, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url)
+    load = ["-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    output = docker("run", "--rm", *network, WRK_IMAGE, *load, url).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
         "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))),
@@ -79,8 +96,8 @@ def latency(output, percentile):
 
 def serve(database, port, config, *hello):
     """Starts the prod image in the database's network namespace; returns the container's name."""
-    name = docker("run", "--detach", *app_args(database, *config), *hello)
-    wait_for_ok(f"http://127.0.0.1:{port}/healthz")
+    name = docker("run", "--detach", *app_args(database, *config), *hello).stdout.strip()
+    wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
     return name
 
 
@@ -128,12 +145,6 @@ def configuration(text):
 
 def describe_config(processes, threads, direct):
     return f"{processes} x {threads}" + (", no router" if direct else "")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main():

@@ -1,6 +1,6 @@
 """Django settings, all read from the environment (https://12factor.net/config).
 
-Every variable the service reads is listed in the README. Production needs
+Every variable the service reads is listed in docs/configuration.md. Production needs
 DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL; with DJANGO_DEBUG on,
 each has a local-development default.
 """
@@ -78,7 +78,7 @@ DATABASES = {
 # Deadlines on the database, so that one that is down, hung or slow costs a
 # request a few seconds and a 503, never a worker (docs: "Deadlines").
 # The total seconds a request may wait for the database, enforced by
-# app.deadline.DatabaseDeadlineMiddleware in Python, because psycopg2 has no
+# app.api.deadline.DatabaseDeadlineMiddleware in Python, because psycopg2 has no
 # timeout of its own: a server that accepts connections but never answers would
 # hold the worker until harakiri. Below the API's promise of a 503 within 5 s.
 DATABASE_DEADLINE = 4
@@ -109,25 +109,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-INSTALLED_APPS = ["app"]
+INSTALLED_APPS = ["app.notes"]
 
 MIDDLEWARE = [
     # First, so that its deadline covers every database access of a request.
-    "app.deadline.DatabaseDeadlineMiddleware",
+    "app.api.deadline.DatabaseDeadlineMiddleware",
     # Then the probes, answered before host validation and HTTPS redirects.
-    "app.middleware.HealthProbeMiddleware",
+    "app.api.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "app.middleware.DatabaseUnavailableMiddleware",
+    "app.api.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
 # A path without its trailing slash is a JSON 404, not a redirect: clients
 # follow a redirected POST with a GET, and the note would be silently lost.
 APPEND_SLASH = False
-CSRF_FAILURE_VIEW = "app.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "app.api.problems.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 
 LANGUAGE_CODE = "en-us"
@@ -146,7 +146,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "text": {"format": "%(levelname)s %(name)s: %(message)s"},
-        "json": {"()": "app.logs.JsonFormatter"},
+        "json": {"()": "app.api.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT},

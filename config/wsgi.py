@@ -5,7 +5,7 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
-from app.logs import set_request_log_vars
+from app.api.logs import set_request_log_vars
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 

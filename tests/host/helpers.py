@@ -1,0 +1,199 @@
+"""What the host-side tests and bench/ share: docker, HTTP, copies of the repository, PostgreSQL.
+
+Plain functions without pytest, so that bench/ imports them too; the fixtures
+built on them are in conftest.py. Test modules import from here, never from
+each other or from conftest.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = os.environ.get("IMAGE", "notes")
+
+
+def docker(*args, check=True, timeout=900, **kwargs):
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def build(context, target, tag=None):
+    """Builds a target; returns the result, with BuildKit's step-by-step log in .stderr."""
+    tag_args = ["--tag", tag] if tag else []
+    return docker("build", "--progress=plain", "--target", target, *tag_args, str(context), check=False)
+
+
+def unique_name(kind):
+    return f"{IMAGE}-test-{kind}-{secrets.token_hex(4)}"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method, url, body=None, timeout=10):
+    """Sends a request; returns (status, headers, parsed JSON body or None)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, headers, raw = error.code, error.headers, error.read()
+    return status, headers, json.loads(raw) if raw else None
+
+
+def raw_request(url, data, timeout=10):
+    """Sends `data` (bytes) as it is over a new connection; returns all the server answered, b"" if nothing."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        try:
+            return b"".join(iter(lambda: sock.recv(65536), b""))
+        except ConnectionResetError:
+            return b""
+
+
+def wait_for_http(url, timeout=30):
+    """Polls url until it answers at all; returns what http() returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return http("GET", url, timeout=2)
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            # Often: bench/ measures start-up times with this.
+            time.sleep(0.05)
+
+
+def compose_config(repo=REPO):
+    """The compose file of this repository or a copy, as `docker compose config` resolves it (.env included)."""
+    return json.loads(docker("compose", "--project-directory", str(repo), "config", "--format", "json").stdout)
+
+
+def wait_until_ready(url, timeout=30):
+    """Polls /readyz until it answers 200, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while http("GET", f"{url}/readyz")[0] != 200:
+        assert time.monotonic() < deadline, f"not ready within {timeout} s"
+        time.sleep(0.5)
+
+
+def compose_image(service):
+    """The image docker-compose.yml gives a service: where the PostgreSQL tag is written for every local use."""
+    return compose_config()["services"][service]["image"]
+
+
+def dockerfile_base_image(stage):
+    """The image a stage of the Dockerfile is built FROM."""
+    return re.search(rf"^FROM (\S+) AS {stage}$", (REPO / "Dockerfile").read_text(), re.MULTILINE)[1]
+
+
+def build_image(target):
+    """Builds a target of the repository's Dockerfile as IMAGE:target; returns that tag."""
+    tag = f"{IMAGE}:{target}"
+    result = build(REPO, target, tag)
+    assert result.returncode == 0, result.stderr
+    return tag
+
+
+def copy_repository(name):
+    """A copy of the repository's files as a fresh clone has them, at .cache/<name>, to edit freely.
+
+    Under .cache (ignored by git and Docker) rather than the system temp
+    folder, whose private permissions would hide it from the container's user.
+    """
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    copy = REPO / ".cache" / name
+    for path in filter(None, files):
+        if (REPO / path).is_file():
+            (copy / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / path, copy / path)
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return copy
+
+
+# What `make test-host IMAGE=... PYTEST_ARGS=...` hands down, in the environment, to every make below it.
+OUTER_MAKE_VARIABLES = {"IMAGE", "PYTEST_ARGS", "TEST_PROJECT", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+
+
+def make(repo, *args, timeout=300):
+    """Runs make in a copy of the repository as a make of its own, with the defaults of the copy's Makefile."""
+    env = {name: value for name, value in os.environ.items() if name not in OUTER_MAKE_VARIABLES}
+    return subprocess.run(["make", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+class Postgres:
+    """A real PostgreSQL (docker-compose.yml's image) on a test network, reachable there as host `db`.
+
+    Its first process is a shell that outlives the server, so a test can stop
+    PostgreSQL and start it again while the host stays on the network, as when
+    a database server restarts or fails over.
+    """
+
+    url = "postgres://notes:notes@db:5432/notes"
+
+    def __init__(self, network):
+        self.name = unique_name("db")
+        credentials = {
+            "POSTGRES_USER": "notes",
+            "POSTGRES_PASSWORD": "notes",
+            "POSTGRES_DB": "notes",
+            "POSTGRES_INITDB_ARGS": "--encoding=UTF8",  # as in docker-compose.yml
+        }
+        network_args = ["--network", network, "--network-alias", "db"]
+        server = ["--entrypoint", "sh", compose_image("db")]
+        server += ["-c", "docker-entrypoint.sh postgres & exec sleep infinity"]
+        docker("run", "--detach", "--name", self.name, *network_args, *env_args(credentials), *server)
+        self.wait_until_ready()
+
+    def wait_until_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while self.pg("pg_isready", "--host=127.0.0.1", "--username=notes", check=False).returncode != 0:
+            assert time.monotonic() < deadline, docker("logs", self.name).stderr
+            time.sleep(0.5)
+
+    def stop(self):
+        self.pg("pg_ctl", "stop", "--mode=fast", "--wait")
+
+    def start(self):
+        # The log goes to a file: on stdout it would keep `docker exec` waiting.
+        self.pg("pg_ctl", "start", "--wait", "--log=/tmp/postgresql.log", "--options=-c listen_addresses=*")
+        self.wait_until_ready()
+
+    def query(self, sql):
+        """The rows of a query, as lists of strings."""
+        psql = ["psql", "--username=notes", "--dbname=notes", "--no-align", "--tuples-only"]
+        output = self.pg(*psql, "-c", sql).stdout
+        return [line.split("|") for line in output.splitlines()]
+
+    def pg(self, *command, check=True):
+        return docker("exec", "--user", "postgres", self.name, *command, check=check)
+
+    def remove(self):
+        docker("rm", "--force", "--volumes", self.name, check=False)
+
+
+def env_args(env):
+    return [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]

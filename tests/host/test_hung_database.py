@@ -1,0 +1,68 @@
+"""The prod container while its PostgreSQL accepts connections but never answers.
+
+`docker pause` freezes the server's processes; the kernel still completes TCP
+handshakes, so connecting "works" and every query waits forever. In a module
+of its own: its database is paused, so no other test may share it.
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from helpers import docker, http, wait_for_http, wait_until_ready
+
+# The promises, in seconds: what a client gets from each while the database hangs.
+API_WITHIN = 5
+READYZ_WITHIN = 3
+HEALTHZ_WITHIN = 1
+
+
+def timed(method, url, body=None):
+    began = time.monotonic()
+    status, headers, body = http(method, url, body, timeout=30)
+    return status, headers, body, time.monotonic() - began
+
+
+def test_a_hung_database_is_503_in_seconds_while_liveness_answers_at_once(run_prod, migrated, database):
+    name, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+    status, _, note = http("POST", f"{url}/api/notes/", {"title": "before the hang"})
+    assert status == 201, note
+    for _ in range(8):  # several workers now hold an open connection, others will connect anew
+        assert http("GET", f"{url}/api/notes/")[0] == 200
+
+    docker("pause", database.name)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            # As many API requests as uWSGI has processes, and a readiness probe, all stuck at once.
+            stuck = [
+                pool.submit(timed, "GET", f"{url}/api/notes/"),
+                pool.submit(timed, "GET", f"{url}/api/notes/{note['id']}/"),
+                pool.submit(timed, "POST", f"{url}/api/notes/", {"title": "during the hang"}),
+                pool.submit(timed, "PATCH", f"{url}/api/notes/{note['id']}/", {"title": "changed during the hang"}),
+            ]
+            readiness = pool.submit(timed, "GET", f"{url}/readyz")
+            time.sleep(0.5)
+            liveness = [timed("GET", f"{url}/healthz") for _ in range(3)]
+            answers = [future.result() for future in stuck]
+            ready = readiness.result()
+    finally:
+        docker("unpause", database.name)
+
+    for status, _, body, seconds in liveness:
+        assert (status, body) == (200, {"status": "ok"})
+        assert seconds < HEALTHZ_WITHIN, f"/healthz took {seconds:.1f} s while the database hung"
+    for status, headers, body, _ in [*answers, ready]:
+        assert (status, headers["Content-Type"], body["status"]) == (503, "application/problem+json", 503)
+        assert "database" in body["detail"]
+    assert max(seconds for *_, seconds in answers) < API_WITHIN, [round(answer[3], 1) for answer in answers]
+    assert ready[3] < READYZ_WITHIN, f"/readyz took {ready[3]:.1f} s"
+
+    # Back by itself, in the same container, with nothing lost and no worker killed.
+    wait_until_ready(url, timeout=15)
+    for _ in range(8):
+        assert http("GET", f"{url}/api/notes/{note['id']}/")[2] == note
+    assert http("POST", f"{url}/api/notes/", {"title": "after the hang"})[0] == 201
+    logs = docker("logs", name)
+    assert "HARAKIRI" not in logs.stdout + logs.stderr
+    assert docker("inspect", "--format", "{{.RestartCount}}", name).stdout.strip() == "0"
+    assert database.query("SELECT title FROM notes_note ORDER BY id") == [["before the hang"], ["after the hang"]]

@@ -1,0 +1,89 @@
+"""What the prod container logs: nothing while idle, a line per request, tracebacks, and JSON on request."""
+
+import json
+import re
+import secrets
+import time
+
+import pytest
+from helpers import docker, env_args, http, raw_request, wait_for_http
+
+IDLE_SECONDS = 20
+# config/uwsgi.ini's log-format: client "METHOD path protocol" status bytes duration.
+REQUEST_LINE = re.compile(r'^\S+ "(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.[01]" (?P<status>\d{3}) \d+ \d+ms$')
+
+
+def logs_since(name, since):
+    """The container's log lines (stdout and stderr) written after the time `since` (time.time())."""
+    result = docker("logs", "--since", f"{since:.3f}", name)
+    return (result.stdout + result.stderr).splitlines()
+
+
+@pytest.fixture(scope="module")
+def unmigrated_env(database, prod_env):
+    """Settings for a database without the app's tables, where listing notes is a server error."""
+    name = f"unmigrated_{secrets.token_hex(4)}"
+    database.query(f"CREATE DATABASE {name}")
+    return {**prod_env, "DATABASE_URL": f"postgres://notes:notes@db:5432/{name}"}
+
+
+def run_unmigrated(run_prod, unmigrated_env, *extra_args):
+    name, url = run_prod(extra_args=[*env_args(unmigrated_env), *extra_args])
+    wait_for_http(f"{url}/healthz")
+    return name, url
+
+
+def test_an_idle_container_logs_nothing_but_request_lines(run_prod, migrated):
+    name, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+    since = time.time()
+
+    time.sleep(IDLE_SECONDS)
+
+    lines = logs_since(name, since)
+    # The image's health check may ask /healthz meanwhile: a request line, like any other.
+    assert all(REQUEST_LINE.match(line) for line in lines), lines
+    assert "lseek" not in "\n".join(logs_since(name, 0))
+
+
+def test_each_request_is_one_line_and_a_server_error_keeps_its_traceback(run_prod, unmigrated_env):
+    name, url = run_unmigrated(run_prod, unmigrated_env)
+    since = time.time()
+
+    assert http("GET", f"{url}/no/such/page")[0] == 404
+    assert http("GET", f"{url}/api/notes/?limit=5")[0] == 500  # the table does not exist
+
+    time.sleep(1)  # the master writes the lines
+    lines = logs_since(name, since)
+    requests = [match.groupdict() for match in map(REQUEST_LINE.match, lines) if match]
+    assert [request for request in requests if request["path"] != "/healthz"] == [
+        {"method": "GET", "path": "/no/such/page", "status": "404"},
+        {"method": "GET", "path": "/api/notes/?limit=5", "status": "500"},
+    ]
+    log = "\n".join(lines)
+    assert "ERROR django.request: Internal Server Error: /api/notes/" in log
+    assert "Traceback (most recent call last):" in log and 'relation "notes_note" does not exist' in log
+
+
+def test_log_format_json_makes_every_line_a_json_object(run_prod, unmigrated_env):
+    name, url = run_unmigrated(run_prod, unmigrated_env, "-e", "LOG_FORMAT=json")
+    since = time.time()
+    awkward_path = '/quote"back\\slash\x01\xff/' + "long" * 100  # raw bytes, as a client may send them
+
+    assert http("GET", f"{url}/readyz")[0] == 200
+    assert http("GET", f"{url}/api/notes/")[0] == 500
+    raw_request(url, b"GET " + awkward_path.encode("latin-1") + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+
+    time.sleep(1)
+    records = [json.loads(line) for line in logs_since(name, since)]  # fails on any line that is not JSON
+    requests = [record for record in records if record["logger"] == "uwsgi.request" and record["path"] != "/healthz"]
+    assert [(r["method"], r["path"][:20], r["status"]) for r in requests] == [
+        ("GET", "/readyz", 200),
+        ("GET", "/api/notes/", 500),
+        ("GET", awkward_path[:20], 404),
+    ]
+    assert all(isinstance(r["duration_ms"], int) and r["time"] and r["client"] for r in requests)
+    assert requests[2]["path"].endswith("...")  # cut to what uWSGI keeps, still valid JSON
+    errors = [record for record in records if record["logger"] == "django.request"]
+    assert [(e["level"], e["message"]) for e in errors] == [("ERROR", "Internal Server Error: /api/notes/")]
+    assert errors[0]["exception"].startswith("Traceback (most recent call last):")

@@ -1,0 +1,56 @@
+"""The prod container while its PostgreSQL is down, and after it is back.
+
+In a module of its own: its database is stopped, so no other test may share it.
+"""
+
+import time
+
+from helpers import docker, http, wait_for_http, wait_until_ready
+
+# Every kind of request that needs the database, each sent a few times so that
+# more than one of uWSGI's workers (each with its own connection) answers.
+REQUESTS = [
+    ("GET", "/readyz", None),
+    ("GET", "/api/notes/", None),
+    ("POST", "/api/notes/", {"title": "during the outage"}),
+    ("GET", "/api/notes/{id}/", None),
+    ("PATCH", "/api/notes/{id}/", {"title": "changed during the outage"}),
+    ("DELETE", "/api/notes/{id}/", None),
+] * 3
+# A refused connection fails at once, and any wait for the database ends at the
+# request's 4 s deadline (settings.py); a hang would end only when uWSGI's
+# harakiri kills the worker at 8 s.
+PROMPT_SECONDS = 6
+
+
+def test_database_outage_is_503_and_the_service_recovers_by_itself(run_prod, migrated, database):
+    name, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+    status, _, note = http("POST", f"{url}/api/notes/", {"title": "before the outage"})
+    assert status == 201, note
+    started_at = container_started_at(name)
+
+    database.stop()
+
+    for method, path, body in REQUESTS:
+        began = time.monotonic()
+        status, headers, problem = http(method, url + path.format(id=note["id"]), body, timeout=30)
+        elapsed = time.monotonic() - began
+        assert (status, headers["Content-Type"], problem["status"]) == (503, "application/problem+json", 503)
+        assert "database" in problem["detail"]
+        assert elapsed < PROMPT_SECONDS, f"{method} {path} took {elapsed:.1f} s"
+    status, _, body = http("GET", f"{url}/healthz")
+    assert (status, body) == (200, {"status": "ok"}), "liveness must not depend on the database"
+
+    database.start()
+
+    wait_until_ready(url)
+    for _ in range(8):
+        assert http("GET", f"{url}/api/notes/{note['id']}/")[2] == note
+    assert http("POST", f"{url}/api/notes/", {"title": "after the outage"})[0] == 201
+    assert container_started_at(name) == started_at, "the container was restarted"
+    assert database.query("SELECT title FROM notes_note ORDER BY id") == [["before the outage"], ["after the outage"]]
+
+
+def container_started_at(name):
+    return docker("inspect", "--format", "{{.State.StartedAt}} {{.RestartCount}}", name).stdout.strip()

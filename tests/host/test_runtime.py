@@ -1,0 +1,221 @@
+"""The prod container as a careful operator runs it, against a real PostgreSQL: serving, graceful, locked down."""
+
+import json
+import re
+import secrets
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from helpers import docker, env_args, http, wait_for_http
+
+
+def test_notes_persist_across_a_restart_and_can_be_changed(run_prod, migrated):
+    name, url = run_prod()
+    assert wait_for_http(f"{url}/healthz")[0] == 200
+
+    status, headers, note = http("POST", f"{url}/api/notes/", {"title": "Survives", "body": "a restart"})
+    assert status == 201, note
+
+    docker("restart", name)
+    wait_for_http(f"{url}/healthz")
+
+    assert http("GET", f"{url}/api/notes/{note['id']}/")[2] == note
+    status, _, patched = http("PATCH", f"{url}/api/notes/{note['id']}/", {"body": "and a patch"})
+    assert (status, patched["title"], patched["body"]) == (200, "Survives", "and a patch")
+    assert http("DELETE", f"{url}/api/notes/{note['id']}/")[0] == 204
+    assert http("GET", f"{url}/api/notes/{note['id']}/")[0] == 404
+
+
+def test_served_by_uwsgi_and_ready_with_the_database(run_prod, migrated):
+    name, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+
+    status, _, body = http("GET", f"{url}/readyz")
+    assert (status, body) == (200, {"status": "ok"})
+    # uWSGI's and Django's logs both go to stdout.
+    assert "spawned uWSGI worker" in docker("logs", name).stdout
+
+
+def test_errors_are_json(run_prod, migrated):
+    _, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+
+    status, headers, body = http("GET", f"{url}/no/such/page")
+
+    assert status == 404
+    assert headers["Content-Type"] == "application/problem+json"
+    assert body["status"] == 404
+
+
+def test_concurrent_posts_are_each_written_whole_or_not_at_all(run_prod, migrated, database):
+    _, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+    notes = [{"title": f"concurrent {number}", "body": f"body of note {number} " * 50} for number in range(50)]
+    all_at_once = threading.Barrier(len(notes), timeout=30)
+
+    def post(note):
+        all_at_once.wait()
+        return http("POST", f"{url}/api/notes/", note, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=len(notes)) as pool:
+        answers = list(pool.map(post, notes))
+
+    created = {}
+    for sent, (status, headers, body) in zip(notes, answers, strict=True):
+        if status == 201:
+            assert {name: body[name] for name in sent} == sent
+            created[body["id"]] = sent
+        else:  # a clean failure: the error shape, and a status that says retry
+            assert (status, headers["Content-Type"]) == (503, "application/problem+json"), body
+    assert created, "no POST succeeded"
+    stored = database.query("SELECT id, title, body FROM notes_note WHERE title LIKE 'concurrent %'")
+    assert {int(note_id): {"title": title, "body": body} for note_id, title, body in stored} == created
+
+
+def container_state(name, field):
+    return docker("inspect", "--format", f"{{{{.State.{field}}}}}", name).stdout.strip()
+
+
+def stop(name):
+    """`docker stop` with its default 10 s grace period; returns the seconds it took."""
+    started = time.monotonic()
+    docker("stop", name)
+    return time.monotonic() - started
+
+
+def test_health_check_reports_healthy(run_prod, migrated):
+    name, _ = run_prod()
+
+    deadline = time.monotonic() + 30
+    while (status := container_state(name, "Health.Status")) != "healthy":
+        assert status == "starting" and time.monotonic() < deadline, status
+        time.sleep(0.5)
+
+
+def trickled_post(url, note, seconds, answer):
+    """POSTs a note whose body arrives in pieces over `seconds`; puts the raw response in answer["raw"]."""
+    host, port = url.removeprefix("http://").split(":")
+    body = json.dumps(note).encode()
+    pieces = [body[i : i + len(body) // 20 + 1] for i in range(0, len(body), len(body) // 20 + 1)]
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        head = "POST /api/notes/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        sock.sendall(f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+        for piece in pieces:
+            time.sleep(seconds / len(pieces))
+            sock.sendall(piece)
+        answer["raw"] = b"".join(iter(lambda: sock.recv(65536), b""))
+
+
+def test_stop_lets_a_request_whose_body_is_still_arriving_finish(run_prod, migrated):
+    name, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+    title = f"in flight {secrets.token_hex(4)}"
+    answer = {}
+    client = threading.Thread(target=trickled_post, args=(url, {"title": title, "body": "x" * 4000}, 2.0, answer))
+    client.start()
+    time.sleep(0.6)  # the request is under way, its body a third sent
+
+    seconds = stop(name)
+    client.join(timeout=15)
+
+    status_line = answer.get("raw", b"").split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 201 Created"
+    assert container_state(name, "ExitCode") == "0"
+    assert seconds < 8, f"docker stop took {seconds:.1f} s: uWSGI did not exit by itself"
+    _, other = run_prod()
+    wait_for_http(f"{other}/healthz")
+    titles = [note["title"] for note in http("GET", f"{other}/api/notes/?limit=100")[2]["results"]]
+    assert title in titles
+
+
+def test_an_idle_container_stops_quickly_with_exit_code_0(run_prod, migrated):
+    name, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+
+    seconds = stop(name)
+
+    assert container_state(name, "ExitCode") == "0"
+    assert seconds < 3
+
+
+def test_serves_read_only_without_capabilities_or_privilege_escalation(run_prod, migrated):
+    locked_down = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
+    _, url = run_prod(extra_args=locked_down)
+    wait_for_http(f"{url}/healthz")
+
+    status, _, note = http("POST", f"{url}/api/notes/", {"title": "written from a read-only container"})
+
+    assert status == 201
+    assert http("GET", f"{url}/api/notes/{note['id']}/")[0] == 200
+
+
+def test_accepts_8_kb_of_request_headers(run_prod, migrated):
+    _, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+    request = f"GET /api/notes/ HTTP/1.1\r\nHost: localhost\r\nCookie: {'c' * 8192}\r\nConnection: close\r\n\r\n"
+    host, port = url.removeprefix("http://").split(":")
+
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request.encode())
+        response = b"".join(iter(lambda: sock.recv(65536), b""))
+
+    assert response.startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.parametrize(("trusted", "hsts_expected"), [("false", False), ("true", True)])
+def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(run_prod, migrated, trusted, hsts_expected):
+    # Django sends HSTS only on requests it believes came over HTTPS.
+    _, url = run_prod(extra_args=["-e", f"DJANGO_TRUST_X_FORWARDED_PROTO={trusted}"])
+    wait_for_http(f"{url}/healthz")
+    host, port = url.removeprefix("http://").split(":")
+    request = "GET /api/notes/ HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
+
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request.encode())
+        response = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
+
+    assert response.startswith("HTTP/1.1 200")
+    assert ("Strict-Transport-Security" in response) == hsts_expected
+
+
+def test_start_up_fails_fast_naming_a_missing_setting(prod_image):
+    result = docker("run", "--rm", "-e", "DATABASE_URL=postgres://u:p@db/x", prod_image, check=False, timeout=60)
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stdout + result.stderr
+
+
+def test_migrations_are_not_run_at_start_up(prod_image, network, database, prod_env):
+    name = f"fresh_{secrets.token_hex(4)}"
+    database.query(f"CREATE DATABASE {name}")
+    env = {**prod_env, "DATABASE_URL": f"{database.url.rsplit('/', 1)[0]}/{name}"}
+    docker("run", "--detach", "--name", name, "--network", network, *env_args(env), prod_image)
+    try:
+        deadline = time.monotonic() + 30
+        while container_state(name, "Health.Status") != "healthy":
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        tables = database.pg("psql", "--username=notes", f"--dbname={name}", "-tAc", r"\dt").stdout
+        assert tables.strip() == ""
+    finally:
+        docker("rm", "--force", name, check=False)
+
+
+def test_check_deploy_passes_with_production_settings(prod_image, prod_env):
+    check = ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+
+    result = docker("run", "--rm", *env_args(prod_env), prod_image, *check, check=False)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_worker_processes_and_threads_come_from_the_environment(run_prod, migrated):
+    name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=3", "-e", "UWSGI_THREADS=2"])
+    wait_for_http(f"{url}/healthz")
+
+    workers = re.findall(r"spawned uWSGI worker \d+ \(pid: \d+, cores: (\d+)\)", docker("logs", name).stdout)
+
+    assert workers == ["2", "2", "2"]

@@ -1,0 +1,47 @@
+"""What a client gets for the failures uWSGI handles itself, before or instead of Django.
+
+The README's error table lists these answers; this module measures them, so
+the table changes when uWSGI does. In a module of its own: it pauses its
+database.
+"""
+
+import time
+
+import pytest
+from helpers import docker, raw_request, wait_for_http
+
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        pytest.param(b"GARBAGE\r\n\r\n", id="malformed request line"),
+        pytest.param(HEALTHZ + b"X-Big: " + b"b" * 20_000 + b"\r\n\r\n", id="headers over buffer-size"),
+    ],
+)
+def test_a_request_uwsgi_cannot_read_is_closed_without_a_response(run_prod, request_bytes):
+    _, url = run_prod()
+    wait_for_http(f"{url}/healthz")
+
+    assert raw_request(url, request_bytes) == b""
+    assert raw_request(url, HEALTHZ + b"\r\n").startswith(b"HTTP/1.1 200 OK\r\n")  # and serves on
+
+
+def test_a_request_killed_by_harakiri_is_closed_without_a_response(run_prod, migrated, database):
+    # A 1 s harakiri and a paused database: the request outlives harakiri before its 4 s deadline.
+    name, url = run_prod("uwsgi", "--ini", "config/uwsgi.ini", "--harakiri", "1")
+    wait_for_http(f"{url}/healthz")
+
+    docker("pause", database.name)
+    try:
+        answer = raw_request(url, b"GET /api/notes/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    finally:
+        docker("unpause", database.name)
+
+    assert answer == b""
+    deadline = time.monotonic() + 10
+    while "HARAKIRI ON WORKER" not in docker("logs", name).stdout:  # the master logs it a moment later
+        assert time.monotonic() < deadline, "no harakiri in the log"
+        time.sleep(0.5)
+    assert raw_request(url, HEALTHZ + b"\r\n").startswith(b"HTTP/1.1 200 OK\r\n")
