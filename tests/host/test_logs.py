@@ -24,7 +24,7 @@ def unmigrated_env(database, prod_env):
     """Settings for a database without the app's tables, where listing notes is a server error."""
     name = f"unmigrated_{secrets.token_hex(4)}"
     database.query(f"CREATE DATABASE {name}")
-    return {**prod_env, "DATABASE_URL": f"postgres://notes:notes@db:5432/{name}"}
+    return {**prod_env, "DATABASE_URL": f"{database.url.rsplit('/', 1)[0]}/{name}"}
 
 
 def run_unmigrated(run_prod, unmigrated_env, *extra_args):
