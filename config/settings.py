@@ -76,7 +76,7 @@ DATABASES = {
     )
 }
 # Deadlines on the database, so that one that is down, hung or slow costs a
-# request a few seconds and a 503, never a worker (docs: "Deadlines").
+# request a few seconds and a 503, never a worker (docs/production.md, Deadlines).
 # The total seconds a request may wait for the database, enforced by
 # app.api.deadline.DatabaseDeadlineMiddleware in Python, because psycopg2 has no
 # timeout of its own: a server that accepts connections but never answers would
