@@ -76,6 +76,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that looks at the connection's
+    # socket instead of sending a query on every request (see app/postgresql).
+    DATABASES["default"]["ENGINE"] = "app.postgresql"
     # Fail fast when the database is unreachable instead of hanging a worker.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
