@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Func, Subquery
 from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -18,6 +19,9 @@ MAX_PAGE_SIZE = 100
 # The largest value a PostgreSQL bigint (the id column, and OFFSET) can hold.
 MAX_BIGINT = 2**63 - 1
 TITLE_MAX_LENGTH = Note._meta.get_field("title").max_length
+# The number of all notes, as a subquery. Func, not the Count aggregate, which would
+# make Django group the outer query by every column.
+TOTAL = Note.objects.order_by().annotate(total=Func("id", function="COUNT")).values("total")
 # The API's contract, kept beside the code it describes and served as it is.
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json").read_bytes()
 
@@ -49,9 +53,13 @@ class NoteCollection(JsonView):
     def get(self, request):
         limit = query_int(request, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         offset = query_int(request, "offset", 0, 0, MAX_BIGINT)
-        notes = Note.objects.all()
-        page = [note.as_json() for note in notes[offset : offset + limit]]
-        return JsonResponse({"count": notes.count(), "results": page})
+        # The page and the total in one statement, so one round trip to the
+        # database, and the two always agree: the subquery counts every
+        # note, before LIMIT and OFFSET apply, and PostgreSQL runs it once.
+        page = list(Note.objects.annotate(total=Subquery(TOTAL))[offset : offset + limit])
+        # A page past the end has no row to carry the total: only then is it asked for alone.
+        count = page[0].total if page else Note.objects.count()
+        return JsonResponse({"count": count, "results": [note.as_json() for note in page]})
 
     def post(self, request):
         fields = note_fields(request, partial=False)
