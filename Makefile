@@ -78,8 +78,8 @@ $(TEST_VENV)/bin/pytest: Pipfile.lock
 bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
 	cd bench && python3 bench.py
 
-loadtest: ## Measure throughput and latency of prod against PostgreSQL, next to a bare WSGI app
-	cd bench && python3 loadtest.py
+loadtest: ## Measure prod against PostgreSQL next to gunicorn and a bare WSGI app: throughput, a profile, start-up
+	cd bench && IMAGE=$(IMAGE) python3 loadtest.py
 
 # The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
 lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)

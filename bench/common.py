@@ -21,8 +21,8 @@ def docker(*args, check=True):
     return result.stdout.strip()
 
 
-def wait_for_ok(url, timeout=60):
-    """Polls url until it answers 200; returns the seconds that took."""
+def wait_for_ok(url, timeout=60, interval=0.05):
+    """Polls url every interval seconds until it answers 200; returns the seconds that took."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
@@ -31,7 +31,7 @@ def wait_for_ok(url, timeout=60):
                     return time.monotonic() - started
         except (urllib.error.URLError, OSError):
             pass
-        time.sleep(0.05)
+        time.sleep(interval)
     raise SystemExit(f"{url} did not answer 200 within {timeout} s")
 
 

@@ -1,35 +1,86 @@
-"""`make loadtest`: requests per second and latency of the prod image, next to a bare WSGI app.
+"""`make loadtest`: throughput, latency and start-up of the prod image, next to gunicorn and a bare WSGI app.
 
-For each uWSGI configuration (processes x threads) it runs, one after the other
-and under the same uwsgi.ini: the prod image serving `GET /api/notes/` (a page
-of 20 notes from PostgreSQL), then the same image serving bench/hello.py. wrk
-(from Debian's packages, in a container) drives each for the same time with the
-same connections. PostgreSQL, the app and wrk share one network namespace, so
-all traffic stays on its loopback interface.
+For each server and configuration, one after the other: the prod image's app
+serving `GET /api/notes/` (a page of 20 notes from PostgreSQL), then the same
+server with the same settings serving bench/hello.py, a bare WSGI app. The
+servers: uWSGI with config/uwsgi.ini as in production, at several processes x
+threads; gunicorn (a benchmark-only install, bench/gunicorn.Dockerfile) as the
+templates that choose it configure it: 2 workers per core, sync workers, and
+gthread workers with 4 threads each. wrk (from Debian's packages, in a
+container) drives each for the same time with the same connections.
+PostgreSQL, the app and wrk share one network namespace, so all traffic stays
+on its loopback interface.
 
-Prints a Markdown table and writes everything to bench/results/loadtest.json.
+Then it profiles one `GET /api/notes/` layer by layer (bench/request_profile.py)
+and measures start-up, `docker run` to the first 200 from /healthz and from the
+API, with and without the bytecode compiled at build time.
+
+Prints Markdown tables and writes everything to bench/results/loadtest.json.
+Image tags and container names start with $IMAGE (default "notes").
 """
 
 import argparse
 import json
+import os
 import re
 import secrets
+import statistics
 import sys
 import time
 import urllib.request
 
 from common import REPO, describe, docker, machine, markdown_table, save, wait_for_ok
 
-PROD_IMAGE = "notes-bench:prod"
-WRK_IMAGE = "notes-bench:wrk"
+IMAGE = os.environ.get("IMAGE", "notes")
+PROD_IMAGE = f"{IMAGE}-bench:prod"
+GUNICORN_IMAGE = f"{IMAGE}-bench:gunicorn"
+NO_BYTECODE_IMAGE = f"{IMAGE}-bench:no-bytecode"
+WRK_IMAGE = f"{IMAGE}-bench:wrk"
 DATABASE_URL = "postgres://notes:notes@127.0.0.1:5432/notes"
+API_APP, BARE_APP = "config.wsgi:application", "hello:application"
+HELLO_MOUNT = ["-v", f"{REPO / 'bench' / 'hello.py'}:/app/hello.py:ro"]
+PROFILE_MOUNT = ["-v", f"{REPO / 'bench' / 'request_profile.py'}:/app/request_profile.py:ro"]
+
+
+def uwsgi(processes, threads):
+    """uWSGI as the prod image runs it, at processes x threads."""
+    return {
+        "server": "uWSGI",
+        "processes": processes,
+        "threads": threads,
+        "image": PROD_IMAGE,
+        "env": {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads},
+        "command": lambda app: ["uwsgi", "--ini", "config/uwsgi.ini", "--module", app],
+    }
+
+
+def gunicorn(workers, threads):
+    """gunicorn as nickjj/docker-django-example's config/gunicorn.py sets it up.
+
+    Workers by core count (WEB_CONCURRENCY, 2 per core), threads from
+    PYTHON_MAX_THREADS (more than one means gthread workers), the access log
+    on stdout (uWSGI logs every request too). cookiecutter-django runs
+    `gunicorn config.wsgi` with gunicorn's defaults, which read WEB_CONCURRENCY as well.
+    """
+    worker_class = "gthread" if threads > 1 else "sync"
+    return {
+        "server": f"gunicorn {worker_class}",
+        "processes": workers,
+        "threads": threads,
+        "image": GUNICORN_IMAGE,
+        "env": {},
+        "command": lambda app: [
+            "python", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "--workers", str(workers),
+            "--threads", str(threads), "--worker-class", worker_class, "--access-logfile", "-", app,
+        ],
+    }  # fmt: skip
 
 
 def start_database(port):
     """PostgreSQL, whose network namespace the app and wrk join; port 8000 published for seeding."""
-    name = f"notes-loadtest-{secrets.token_hex(4)}"
+    name = f"{IMAGE}-loadtest-{secrets.token_hex(4)}"
     credentials = ["-e", "POSTGRES_USER=notes", "-e", "POSTGRES_PASSWORD=notes", "-e", "POSTGRES_DB=notes"]
-    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *credentials, "postgres:17")
+    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *credentials, postgres_image())
     for _ in range(120):
         ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False)
         if "accepting connections" in ready:
@@ -38,15 +89,25 @@ def start_database(port):
     raise SystemExit("PostgreSQL did not start")
 
 
-def app_args(database, processes, threads):
-    return [
-        "--network", f"container:{database}",
-        "-e", f"DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}",
-        "-e", "DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost",
-        "-e", f"DATABASE_URL={DATABASE_URL}",
-        "-e", f"UWSGI_PROCESSES={processes}",
-        "-e", f"UWSGI_THREADS={threads}",
-    ]  # fmt: skip
+def postgres_image():
+    """The PostgreSQL image the compose file runs."""
+    return re.search(r"image: (postgres:\S+)", (REPO / "docker-compose.yml").read_text()).group(1)
+
+
+def python_image():
+    """The Python image the prod image is built on."""
+    return re.search(r"^FROM (python:\S+) AS base$", (REPO / "Dockerfile").read_text(), re.MULTILINE).group(1)
+
+
+def app_args(database, env=None):
+    env = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": DATABASE_URL,
+        **(env or {}),
+    }
+    env_args = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
+    return ["--network", f"container:{database}", *env_args]
 
 
 def wrk(database, path, seconds, connections):
@@ -71,32 +132,79 @@ def latency(output, percentile):
     return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit], 1)
 
 
-def serve(database, port, processes, threads, *hello):
-    """Starts the prod image in the database's network namespace; returns the container's name."""
-    name = docker("run", "--detach", *app_args(database, processes, threads), *hello)
+def serve(database, port, server, app, *mounts):
+    """Starts the server in the database's network namespace; returns the container's name."""
+    command = server["command"](app)
+    name = docker("run", "--detach", *app_args(database, server["env"]), *mounts, server["image"], *command)
     wait_for_ok(f"http://127.0.0.1:{port}/healthz")
     return name
+
+
+def throughput(database, port, servers, seconds, connections):
+    results = []
+    for server in servers:
+        print(f"loadtest: {server['server']}, {server['processes']} x {server['threads']}", file=sys.stderr)
+        app = serve(database, port, server, API_APP)
+        seed(port)
+        api = wrk(database, "/api/notes/", seconds, connections)
+        docker("rm", "--force", app)
+        app = serve(database, port, server, BARE_APP, *HELLO_MOUNT)
+        hello = wrk(database, "/", seconds, connections)
+        docker("rm", "--force", app)
+        settings = {key: server[key] for key in ("server", "processes", "threads")}
+        results.append({**settings, "api": api, "hello": hello})
+    return results
+
+
+def profile(database):
+    print("loadtest: profile of GET /api/notes/", file=sys.stderr)
+    output = docker("run", "--rm", *app_args(database), *PROFILE_MOUNT, PROD_IMAGE, "python", "request_profile.py")
+    return json.loads(output)
+
+
+def start_up(database, port, runs):
+    """Median seconds from `docker run` to the first 200, run as in production (read-only root)."""
+    print("loadtest: start-up", file=sys.stderr)
+    times = {PROD_IMAGE: [], NO_BYTECODE_IMAGE: []}
+    for _ in range(runs):
+        for image, samples in times.items():
+            started = time.monotonic()
+            name = docker("run", "--detach", "--read-only", "--tmpfs", "/tmp", *app_args(database), image)
+            wait_for_ok(f"http://127.0.0.1:{port}/healthz", interval=0.01)
+            healthz = time.monotonic() - started
+            wait_for_ok(f"http://127.0.0.1:{port}/api/notes/", interval=0.01)
+            samples.append((healthz, time.monotonic() - started))
+            docker("rm", "--force", name)
+    return {
+        label: {
+            "healthz_s": round(statistics.median(sample[0] for sample in times[image]), 2),
+            "api_s": round(statistics.median(sample[1] for sample in times[image]), 2),
+            "bytecode_mb": bytecode_mb(image),
+        }
+        for label, image in [("compiled at build time", PROD_IMAGE), ("not compiled", NO_BYTECODE_IMAGE)]
+    }
+
+
+def bytecode_mb(image):
+    """MB of bytecode in the image outside the venv (pip compiles the venv's packages as it installs them)."""
+    sizes = ["find", "/", "-xdev", "-path", "/opt/venv", "-prune", "-o", "-name", "*.pyc", "-printf", "%s\\n"]
+    output = docker("run", "--rm", "--user", "root", image, *sizes)
+    return round(sum(int(size) for size in output.split()) / 1e6, 1)
 
 
 def run(args):
     port = args.port
     database = start_database(port)
     try:
-        docker("run", "--rm", *app_args(database, 1, 1), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
-        results = []
-        for processes, threads in args.configs:
-            print(f"loadtest: {processes} processes x {threads} threads", file=sys.stderr)
-            app = serve(database, port, processes, threads, PROD_IMAGE)
-            seed(port)
-            api = wrk(database, "/api/notes/", args.seconds, args.connections)
-            docker("rm", "--force", app)
-            hello_file = ["-v", f"{REPO / 'bench' / 'hello.py'}:/app/hello.py:ro"]
-            hello_cmd = ["uwsgi", "--ini", "config/uwsgi.ini", "--module", "hello:application"]
-            app = serve(database, port, processes, threads, *hello_file, PROD_IMAGE, *hello_cmd)
-            hello = wrk(database, "/", args.seconds, args.connections)
-            docker("rm", "--force", app)
-            results.append({"processes": processes, "threads": threads, "api": api, "hello": hello})
-        return results
+        docker("run", "--rm", *app_args(database), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
+        cores = os.cpu_count()
+        servers = [uwsgi(*config) for config in args.configs]
+        servers += [gunicorn(2 * cores, 1), gunicorn(2 * cores, args.gunicorn_threads)]
+        return {
+            "throughput": throughput(database, port, servers, args.seconds, args.connections),
+            "profile": profile(database),
+            "start_up": start_up(database, port, args.start_up_runs),
+        }
     finally:
         docker("rm", "--force", "--volumes", database, check=False)
 
@@ -117,35 +225,21 @@ def configuration(text):
     return int(processes), int(threads)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="1x1,2x1,2x4,4x1,4x4"
-    )
-    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent wrk connections")
-    parser.add_argument("--port", type=int, default=18080, help="loopback port for seeding and health checks")
-    args = parser.parse_args()
-
+def build_images():
     docker("build", "--quiet", "--target", "prod", "--tag", PROD_IMAGE, str(REPO))
-    docker(
-        "build", "--quiet", "--file", str(REPO / "bench" / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(REPO / "bench")
-    )
-    results = run(args)
-    settings = {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 2}
-    info = machine()
-    path = save("loadtest", {"machine": info, "settings": settings, "runs": results})
+    bench = REPO / "bench"
+    for dockerfile, tag in [("gunicorn.Dockerfile", GUNICORN_IMAGE), ("no-bytecode.Dockerfile", NO_BYTECODE_IMAGE)]:
+        images = ["--build-arg", f"PROD_IMAGE={PROD_IMAGE}", "--build-arg", f"PYTHON_IMAGE={python_image()}"]
+        docker("build", "--quiet", *images, "--file", str(bench / dockerfile), "--tag", tag, str(bench))
+    docker("build", "--quiet", "--file", str(bench / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(bench))
 
-    header = [
-        "processes x threads",
-        "API req/s",
-        "API p50 / p99 ms",
-        "hello req/s",
-        "hello p50 / p99 ms",
-        "API / hello",
-    ]
+
+def throughput_table(runs):
+    header = ["server", "processes x threads", "API req/s", "API p50 / p99 ms", "bare req/s", "bare p50 / p99 ms"]
+    header.append("API / bare")
     rows = [
         [
+            r["server"],
             f"{r['processes']} x {r['threads']}",
             r["api"]["requests_per_s"],
             f"{r['api']['p50_ms']} / {r['api']['p99_ms']}",
@@ -153,13 +247,59 @@ def main():
             f"{r['hello']['p50_ms']} / {r['hello']['p99_ms']}",
             f"{r['api']['requests_per_s'] / r['hello']['requests_per_s']:.0%}",
         ]
-        for r in results
+        for r in runs
     ]
-    print(markdown_table(header, rows))
-    failed = sum(r["api"]["errors"] + r["hello"]["errors"] for r in results)
+    return markdown_table(header, rows)
+
+
+def profile_table(profile):
+    total = profile["total_ms"]
+    rows = [[layer, f"{ms:.3f}", f"{ms / total:.0%}"] for layer, ms in profile["layers_ms"].items()]
+    rows.append(["total, in Django", f"{total:.3f}", "100%"])
+    return markdown_table(["layer", "ms per request", "share"], rows)
+
+
+def start_up_table(start_up):
+    header = ["bytecode", "to /healthz 200", "to API 200", "bytecode outside the venv"]
+    rows = [
+        [label, f"{r['healthz_s']} s", f"{r['api_s']} s", f"{r['bytecode_mb']} MB"] for label, r in start_up.items()
+    ]
+    return markdown_table(header, rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="1x1,2x1,2x4,4x1,4x4",
+        help="uWSGI processes x threads",
+    )  # fmt: skip
+    parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent wrk connections")
+    parser.add_argument("--start-up-runs", type=int, default=5, help="start-ups measured per image")
+    parser.add_argument("--port", type=int, default=18080, help="loopback port for seeding and health checks")
+    args = parser.parse_args()
+
+    build_images()
+    results = run(args)
+    settings = {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 2}
+    info = machine()
+    path = save("loadtest", {"machine": info, "settings": settings, **results})
+
+    print(throughput_table(results["throughput"]))
+    failed = sum(r["api"]["errors"] + r["hello"]["errors"] for r in results["throughput"])
     print("\n`GET /api/notes/` (20 notes) and bench/hello.py, each after a 2 s warm-up:")
     print(f"wrk -t2 -c{args.connections} -d{args.seconds}s --latency. {describe(info)}")
-    print(f"Non-2xx responses: {failed}. Written to {path}.")
+    print(f"Non-2xx responses: {failed}.\n")
+    profile = results["profile"]
+    print(profile_table(profile))
+    print(
+        f"\nOne `GET /api/notes/` ({profile['notes_per_page']} notes) in the prod image's Python, no HTTP server, "
+        f"{profile['requests']} times. Per request: queries {profile['queries_per_request']:g}, "
+        f"connection health checks {profile['health_checks_per_request']:g}.\n"
+    )
+    print(start_up_table(results["start_up"]))
+    print(f"\n`docker run --read-only` to the first 200, median of {args.start_up_runs}. Written to {path}.")
     if failed:
         raise SystemExit("some requests failed")
 
