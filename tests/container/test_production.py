@@ -14,7 +14,8 @@ import pytest
 from conftest import docker, env_args, http, wait_for_http
 
 # Budgets over the python:3.13-slim base image, set from what the image achieves with a little headroom.
-SIZE_BUDGET_MB = 45
+# The size includes the standard library's bytecode (the base stage compiles it; see stdlib_bytecode_mb).
+SIZE_BUDGET_MB = 57
 LAYER_BUDGET = 7
 
 
@@ -206,11 +207,24 @@ def image_size_and_layers(image):
     return int(size), int(layers)
 
 
+def stdlib_bytecode_mb(image):
+    """MB of bytecode the image already has for its standard library.
+
+    Docker Hub's python images have none, and prod's base stage compiles it;
+    a base image built from Debian's Python has it already. Counted as added
+    either way, so that the budget means the same on both.
+    """
+    stdlib = "import sysconfig; print(sysconfig.get_path('stdlib'))"
+    path = docker("run", "--rm", image, "python", "-c", stdlib).stdout.strip()
+    sizes = docker("run", "--rm", image, "find", path, "-name", "*.pyc", "-printf", "%s\\n").stdout.split()
+    return sum(map(int, sizes)) / 1e6
+
+
 def test_prod_stays_within_its_size_and_layer_budget(prod_image):
     size, layers = image_size_and_layers(prod_image)
     base_size, base_layers = image_size_and_layers("python:3.13-slim")
 
-    added_mb = (size - base_size) / 1e6
+    added_mb = (size - base_size) / 1e6 + stdlib_bytecode_mb("python:3.13-slim")
     assert added_mb <= SIZE_BUDGET_MB, f"prod adds {added_mb:.1f} MB to python:3.13-slim"
     assert layers - base_layers <= LAYER_BUDGET
 
