@@ -29,7 +29,7 @@ import sys
 import time
 import urllib.request
 
-from common import REPO, describe, docker, machine, markdown_table, save, wait_for_ok
+from common import REPO, describe, docker, machine, markdown_table, postgres_image, save, wait_for_ok
 
 IMAGE = os.environ.get("IMAGE", "notes")
 PROD_IMAGE = f"{IMAGE}-bench:prod"
@@ -87,11 +87,6 @@ def start_database(port):
             return name
         time.sleep(0.5)
     raise SystemExit("PostgreSQL did not start")
-
-
-def postgres_image():
-    """The PostgreSQL image the compose file runs."""
-    return re.search(r"image: (postgres:\S+)", (REPO / "docker-compose.yml").read_text()).group(1)
 
 
 def python_image():
