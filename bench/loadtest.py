@@ -1,8 +1,9 @@
 """`make loadtest`: throughput, latency and start-up of the prod image, next to gunicorn and a bare WSGI app.
 
-For each server and configuration, one after the other: the prod image's app
-serving `GET /api/notes/` (a page of 20 notes from PostgreSQL), then the same
-server with the same settings serving bench/hello.py, a bare WSGI app. The
+For each server and configuration: the prod image's app serving
+`GET /api/notes/` (a page of 20 notes from PostgreSQL), then the same server
+with the same settings serving bench/hello.py, a bare WSGI app; in rounds, with
+the servers' order rotating from round to round, and the medians reported. The
 servers: uWSGI with config/uwsgi.ini as in production, at several processes x
 threads; gunicorn (a benchmark-only install, bench/gunicorn.Dockerfile) as the
 templates that choose it configure it: 2 workers per core, sync workers, and
@@ -135,20 +136,51 @@ def serve(database, port, server, app, *mounts):
     return name
 
 
-def throughput(database, port, servers, seconds, connections):
-    results = []
-    for server in servers:
-        print(f"loadtest: {server['server']}, {server['processes']} x {server['threads']}", file=sys.stderr)
-        app = serve(database, port, server, API_APP)
-        seed(port)
-        api = wrk(database, "/api/notes/", seconds, connections)
-        docker("rm", "--force", app)
-        app = serve(database, port, server, BARE_APP, *HELLO_MOUNT)
-        hello = wrk(database, "/", seconds, connections)
-        docker("rm", "--force", app)
-        settings = {key: server[key] for key in ("server", "processes", "threads")}
-        results.append({**settings, "api": api, "hello": hello})
-    return results
+def throughput(database, port, servers, seconds, connections, rounds):
+    """Each server's API and bare app, measured once per round, in an order that rotates each round.
+
+    On a machine doing other work too, load comes and goes: rounds spread it over
+    every server, and each row reports the medians of its rounds.
+    """
+    samples = {index: [] for index in range(len(servers))}
+    for round_number in range(rounds):
+        start = round_number * len(servers) // rounds
+        order = [*range(start, len(servers)), *range(start)]
+        for index in order:
+            server = servers[index]
+            label = f"{server['server']}, {server['processes']} x {server['threads']}"
+            print(f"loadtest: round {round_number + 1} of {rounds}: {label}", file=sys.stderr)
+            app = serve(database, port, server, API_APP)
+            seed(port)
+            api = wrk(database, "/api/notes/", seconds, connections)
+            docker("rm", "--force", app)
+            app = serve(database, port, server, BARE_APP, *HELLO_MOUNT)
+            hello = wrk(database, "/", seconds, connections)
+            docker("rm", "--force", app)
+            samples[index].append({"api": api, "hello": hello})
+    return [
+        {
+            **{key: server[key] for key in ("server", "processes", "threads")},
+            "api": medians([sample["api"] for sample in samples[index]]),
+            "hello": medians([sample["hello"] for sample in samples[index]]),
+            # Each round's API against the bare app measured right after it, then the median.
+            "api_to_bare": statistics.median(
+                sample["api"]["requests_per_s"] / sample["hello"]["requests_per_s"] for sample in samples[index]
+            ),
+            "rounds": samples[index],
+        }
+        for index, server in enumerate(servers)
+    ]
+
+
+def medians(runs):
+    """The median of each measure over the runs; errors are summed."""
+    return {
+        "requests_per_s": round(statistics.median(run["requests_per_s"] for run in runs)),
+        "p50_ms": round(statistics.median(run["p50_ms"] for run in runs), 1),
+        "p99_ms": round(statistics.median(run["p99_ms"] for run in runs), 1),
+        "errors": sum(run["errors"] for run in runs),
+    }
 
 
 def profile(database):
@@ -196,7 +228,7 @@ def run(args):
         servers = [uwsgi(*config) for config in args.configs]
         servers += [gunicorn(2 * cores, 1), gunicorn(2 * cores, args.gunicorn_threads)]
         return {
-            "throughput": throughput(database, port, servers, args.seconds, args.connections),
+            "throughput": throughput(database, port, servers, args.seconds, args.connections, args.rounds),
             "profile": profile(database),
             "start_up": start_up(database, port, args.start_up_runs),
         }
@@ -240,7 +272,7 @@ def throughput_table(runs):
             f"{r['api']['p50_ms']} / {r['api']['p99_ms']}",
             r["hello"]["requests_per_s"],
             f"{r['hello']['p50_ms']} / {r['hello']['p99_ms']}",
-            f"{r['api']['requests_per_s'] / r['hello']['requests_per_s']:.0%}",
+            f"{r['api_to_bare']:.0%}",
         ]
         for r in runs
     ]
@@ -269,7 +301,8 @@ def main():
         help="uWSGI processes x threads",
     )  # fmt: skip
     parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
+    parser.add_argument("--seconds", type=int, default=4, help="measured seconds per run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each server, interleaved; medians reported")
     parser.add_argument("--connections", type=int, default=16, help="concurrent wrk connections")
     parser.add_argument("--start-up-runs", type=int, default=5, help="start-ups measured per image")
     parser.add_argument("--port", type=int, default=18080, help="loopback port for seeding and health checks")
@@ -277,13 +310,14 @@ def main():
 
     build_images()
     results = run(args)
-    settings = {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 2}
+    settings = {"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections, "wrk_threads": 2}
     info = machine()
     path = save("loadtest", {"machine": info, "settings": settings, **results})
 
     print(throughput_table(results["throughput"]))
     failed = sum(r["api"]["errors"] + r["hello"]["errors"] for r in results["throughput"])
-    print("\n`GET /api/notes/` (20 notes) and bench/hello.py, each after a 2 s warm-up:")
+    print("\n`GET /api/notes/` (20 notes) and bench/hello.py, each after a 2 s warm-up,")
+    print(f"{args.rounds} rounds with the servers in a rotating order; medians.")
     print(f"wrk -t2 -c{args.connections} -d{args.seconds}s --latency. {describe(info)}")
     print(f"Non-2xx responses: {failed}.\n")
     profile = results["profile"]
