@@ -84,8 +84,9 @@ def main():
         "database queries": ms["query"],
         "connection health check": ms["check"],
         "JSON encoding": ms["json"],
-        "view (ORM, notes)": ms["view"] - ms["query"] - ms["json"],
-        "Django (handler, middlewares, routing)": ms["request"] - ms["view"] - ms["check"],
+        # The health check runs inside the view, when it first asks for a cursor.
+        "view (ORM, notes)": ms["view"] - ms["query"] - ms["check"] - ms["json"],
+        "Django (handler, middlewares, routing)": ms["request"] - ms["view"],
     }
     result = {
         "requests": REQUESTS,
