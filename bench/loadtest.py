@@ -30,9 +30,20 @@ import sys
 import time
 import urllib.request
 
-from common import REPO, describe, docker, machine, markdown_table, postgres_image, save, wait_for_ok
+from common import (
+    IMAGE,
+    REPO,
+    compose_image,
+    describe,
+    docker,
+    dockerfile_base_image,
+    env_args,
+    machine,
+    markdown_table,
+    save,
+    wait_for_http,
+)
 
-IMAGE = os.environ.get("IMAGE", "notes")
 PROD_IMAGE = f"{IMAGE}-bench:prod"
 GUNICORN_IMAGE = f"{IMAGE}-bench:gunicorn"
 NO_BYTECODE_IMAGE = f"{IMAGE}-bench:no-bytecode"
@@ -80,19 +91,15 @@ def gunicorn(workers, threads):
 def start_database(port):
     """PostgreSQL, whose network namespace the app and wrk join; port 8000 published for seeding."""
     name = f"{IMAGE}-loadtest-{secrets.token_hex(4)}"
-    credentials = ["-e", "POSTGRES_USER=notes", "-e", "POSTGRES_PASSWORD=notes", "-e", "POSTGRES_DB=notes"]
-    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *credentials, postgres_image())
+    credentials = {"POSTGRES_USER": "notes", "POSTGRES_PASSWORD": "notes", "POSTGRES_DB": "notes"}
+    published = ["-p", f"127.0.0.1:{port}:8000"]
+    docker("run", "--detach", "--name", name, *published, *env_args(credentials), compose_image("db"))
     for _ in range(120):
-        ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False)
+        ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).stdout
         if "accepting connections" in ready:
             return name
         time.sleep(0.5)
     raise SystemExit("PostgreSQL did not start")
-
-
-def python_image():
-    """The Python image the prod image is built on."""
-    return re.search(r"^FROM (python:\S+) AS base$", (REPO / "Dockerfile").read_text(), re.MULTILINE).group(1)
 
 
 def app_args(database, env=None):
@@ -102,15 +109,15 @@ def app_args(database, env=None):
         "DATABASE_URL": DATABASE_URL,
         **(env or {}),
     }
-    env_args = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
-    return ["--network", f"container:{database}", *env_args]
+    return ["--network", f"container:{database}", *env_args(env)]
 
 
 def wrk(database, path, seconds, connections):
     url = f"http://127.0.0.1:8000{path}"
     network = ["--network", f"container:{database}"]
     docker("run", "--rm", *network, WRK_IMAGE, "-t2", "-c4", "-d2s", url)  # warm-up: imports, connections
-    output = docker("run", "--rm", *network, WRK_IMAGE, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url)
+    load = ["-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    output = docker("run", "--rm", *network, WRK_IMAGE, *load, url).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
         "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))),
@@ -131,8 +138,8 @@ def latency(output, percentile):
 def serve(database, port, server, app, *mounts):
     """Starts the server in the database's network namespace; returns the container's name."""
     command = server["command"](app)
-    name = docker("run", "--detach", *app_args(database, server["env"]), *mounts, server["image"], *command)
-    wait_for_ok(f"http://127.0.0.1:{port}/healthz")
+    name = docker("run", "--detach", *app_args(database, server["env"]), *mounts, server["image"], *command).stdout
+    wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
     return name
 
 
@@ -185,7 +192,8 @@ def medians(runs):
 
 def profile(database):
     print("loadtest: profile of GET /api/notes/", file=sys.stderr)
-    output = docker("run", "--rm", *app_args(database), *PROFILE_MOUNT, PROD_IMAGE, "python", "request_profile.py")
+    command = ["python", "request_profile.py"]
+    output = docker("run", "--rm", *app_args(database), *PROFILE_MOUNT, PROD_IMAGE, *command).stdout
     return json.loads(output)
 
 
@@ -196,10 +204,10 @@ def start_up(database, port, runs):
     for _ in range(runs):
         for image, samples in times.items():
             started = time.monotonic()
-            name = docker("run", "--detach", "--read-only", "--tmpfs", "/tmp", *app_args(database), image)
-            wait_for_ok(f"http://127.0.0.1:{port}/healthz", interval=0.01)
+            name = docker("run", "--detach", "--read-only", "--tmpfs", "/tmp", *app_args(database), image).stdout
+            first_ok(f"http://127.0.0.1:{port}/healthz")
             healthz = time.monotonic() - started
-            wait_for_ok(f"http://127.0.0.1:{port}/api/notes/", interval=0.01)
+            first_ok(f"http://127.0.0.1:{port}/api/notes/")
             samples.append((healthz, time.monotonic() - started))
             docker("rm", "--force", name)
     return {
@@ -212,10 +220,16 @@ def start_up(database, port, runs):
     }
 
 
+def first_ok(url):
+    status = wait_for_http(url, timeout=60, interval=0.01)[0]
+    if status != 200:
+        raise SystemExit(f"{url} answered {status} first, not 200")
+
+
 def bytecode_mb(image):
     """MB of bytecode in the image outside the venv (pip compiles the venv's packages as it installs them)."""
     sizes = ["find", "/", "-xdev", "-path", "/opt/venv", "-prune", "-o", "-name", "*.pyc", "-printf", "%s\\n"]
-    output = docker("run", "--rm", "--user", "root", image, *sizes)
+    output = docker("run", "--rm", "--user", "root", image, *sizes).stdout
     return round(sum(int(size) for size in output.split()) / 1e6, 1)
 
 
@@ -255,8 +269,8 @@ def configuration(text):
 def build_images():
     docker("build", "--quiet", "--target", "prod", "--tag", PROD_IMAGE, str(REPO))
     bench = REPO / "bench"
+    images = ["--build-arg", f"PROD_IMAGE={PROD_IMAGE}", "--build-arg", f"PYTHON_IMAGE={dockerfile_base_image('base')}"]
     for dockerfile, tag in [("gunicorn.Dockerfile", GUNICORN_IMAGE), ("no-bytecode.Dockerfile", NO_BYTECODE_IMAGE)]:
-        images = ["--build-arg", f"PROD_IMAGE={PROD_IMAGE}", "--build-arg", f"PYTHON_IMAGE={python_image()}"]
         docker("build", "--quiet", *images, "--file", str(bench / dockerfile), "--tag", tag, str(bench))
     docker("build", "--quiet", "--file", str(bench / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(bench))
 

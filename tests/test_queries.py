@@ -1,6 +1,6 @@
 """How many queries listing notes costs, so that the number cannot grow unnoticed.
 
-tests/container/test_queries.py counts what PostgreSQL receives behind uWSGI,
+tests/host/test_queries.py counts what PostgreSQL receives behind uWSGI,
 the connection's health check included.
 """
 

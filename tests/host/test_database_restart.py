@@ -3,7 +3,7 @@
 In a module of its own: its database is stopped and started, so no other test may share it.
 """
 
-from conftest import http, wait_for_http
+from helpers import http, wait_for_http
 
 
 def test_a_database_restart_between_requests_fails_no_request(run_prod, migrated, database):
@@ -23,5 +23,5 @@ def test_a_database_restart_between_requests_fails_no_request(run_prod, migrated
 
 
 def app_connections(database):
-    sessions = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'notes' AND pid <> pg_backend_pid()"
+    sessions = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     return int(database.query(sessions)[0][0])

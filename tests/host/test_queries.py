@@ -9,13 +9,13 @@ import secrets
 import time
 
 import pytest
-from conftest import docker, http, wait_for_http
+from helpers import docker, http, wait_for_http
 
 
 @pytest.fixture(scope="module")
 def logged_statements(database):
     """A function: the statements PostgreSQL receives from the app while `send()` runs."""
-    database.query("ALTER ROLE notes SET log_statement = 'all'")  # for sessions opened from now on
+    database.query("ALTER ROLE CURRENT_USER SET log_statement = 'all'")  # for its sessions opened from now on
 
     def statements_during(send):
         start, end = f"start {secrets.token_hex(4)}", f"end {secrets.token_hex(4)}"
