@@ -25,7 +25,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from app import views  # noqa: E402
+from app.notes import views  # noqa: E402
 from config.wsgi import application  # noqa: E402
 
 REQUESTS = 2000
