@@ -17,10 +17,12 @@ LINT_VENV := .cache/lint-venv
 UV_VERSION := 0.13.8
 # The shell scripts that shellcheck checks: add yours here.
 SHELL_SCRIPTS := .ci/run
+# Where `make lint` writes the Kubernetes manifests as kubectl renders them.
+RENDERED := .cache/kubernetes
 
 .DEFAULT_GOAL := help
-.PHONY: help build up init watch down logs shell migrate test test-app test-container bench loadtest lock \
-	lint lint-lock clean
+.PHONY: help build up init watch down logs shell migrate test test-app test-container bench loadtest memory lock \
+	lint lint-kubernetes lint-lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,6 +83,9 @@ bench: ## Build the naive "before" and prod side by side and compare them (clear
 loadtest: ## Measure throughput and latency of prod against PostgreSQL, next to a bare WSGI app
 	cd bench && python3 loadtest.py
 
+memory: ## Measure the memory of prod under load and of a migration (the Kubernetes requests and limits)
+	cd bench && python3 memory.py
+
 # The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
 lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)
 	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
@@ -102,6 +107,19 @@ lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shel
 		grep -qFw -- "$$pin" .pre-commit-config.yaml \
 		|| { echo "requirements-lint.in pins $$pin; .pre-commit-config.yaml must use the same version."; exit 1; }; \
 	done
+	@$(MAKE) --no-print-directory lint-kubernetes
+
+# deploy/kubernetes, rendered as `kubectl kustomize` does (offline), checked against
+# the Kubernetes API's schemas and by checkov's policies (on the overlay, which has an
+# image tag and a namespace). Also the git hook's command, with the hook's venv as LINT_VENV.
+lint-kubernetes:
+	rm -rf $(RENDERED) && mkdir -p $(RENDERED)
+	$(LINT_VENV)/bin/kubectl kustomize deploy/kubernetes/base >$(RENDERED)/base.yaml
+	$(LINT_VENV)/bin/kubectl kustomize deploy/kubernetes/overlays/example >$(RENDERED)/example.yaml
+	@# --quiet prints only warnings and errors; a warning (a kind it has no schema for) fails too.
+	@out=$$($(LINT_VENV)/bin/kubernetes-validate --strict --quiet $(RENDERED)/*.yaml 2>&1) && [ -z "$$out" ] \
+		|| { echo "$$out"; echo "kubernetes-validate: the manifests above are invalid."; exit 1; }
+	$(LINT_VENV)/bin/checkov --config-file deploy/kubernetes/checkov.yaml --file $(RENDERED)/example.yaml
 
 # The linters are installed with their hashes, in a venv that leaves the host's Python alone.
 $(LINT_VENV)/bin/zizmor: requirements-lint.txt
