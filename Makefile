@@ -65,7 +65,8 @@ test-app: ## Run the test suite in the dev image against PostgreSQL
 		-e DATABASE_URL=postgres://notes:notes@db:5432/notes $(IMAGE):dev; \
 		status=$$?; docker compose -p $(TEST_PROJECT) down --volumes; exit $$status
 
-test-container: $(TEST_VENV)/bin/pytest ## Test the built images and containers from the host
+# The linters' venv too: its kubectl renders the Kubernetes manifests for the tests.
+test-container: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor ## Test the built images and containers from the host
 	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest tests/container
 
 # The host's test runner comes from Pipfile.lock too (its dev packages, exported
