@@ -9,8 +9,10 @@ TEST_PROJECT ?= $(IMAGE)-test
 # The compose dev server runs as you (see docker-compose.yml).
 export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
-# Pipenv's version is pinned once, in the Dockerfile.
+# Pipenv's version is pinned once, in the Dockerfile, and so is Python's: `make
+# lock` and `make lint-lock` run in the builder stage's image.
 PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
+PYTHON_IMAGE := $(shell sed -n 's/^FROM \(python:[^ ]*\) AS builder$$/\1/p' Dockerfile)
 TEST_VENV := .cache/container-tests-venv
 LINT_VENV := .cache/lint-venv
 # uv compiles requirements-lint.in into requirements-lint.txt (`make lint-lock`).
@@ -89,7 +91,7 @@ memory: ## Measure the memory of prod under load and of a migration (the Kuberne
 
 # The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
 lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)
-	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
 
@@ -130,7 +132,7 @@ $(LINT_VENV)/bin/zizmor: requirements-lint.txt
 
 # uv, in a container so that any host works, resolves for every platform and Python 3.11 and newer.
 lint-lock: ## Re-pin requirements-lint.txt after editing requirements-lint.in
-	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
 		sh -c 'python -m venv /tmp/uv && /tmp/uv/bin/pip install --quiet uv==$(UV_VERSION) \
 		&& /tmp/uv/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 		--output-file requirements-lint.txt requirements-lint.in'
