@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import REPO, docker, free_port, unique_name
+from conftest import REPO, compose_image, docker, free_port, unique_name
 
 KUBECTL = REPO / ".cache" / "lint-venv" / "bin" / "kubectl"
 KUSTOMIZATIONS = ["deploy/kubernetes/base", "deploy/kubernetes/overlays/example"]
@@ -210,7 +210,6 @@ log_driver = "k8s-file"
 [engine]
 events_logger = "file"
 """
-POSTGRES_IMAGE = re.search(r"image: (postgres:\S+)", (REPO / "docker-compose.yml").read_text()).group(1)
 
 
 class Podman:
@@ -282,7 +281,7 @@ def podman(tmp_path):
 def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, prod_image):
     created = podman.created
     manifests = render(KUSTOMIZATIONS[0])
-    image, postgres = podman.load(prod_image), podman.load(POSTGRES_IMAGE)
+    image, postgres = podman.load(prod_image), podman.load(compose_image("db"))
     created += [("image", postgres), ("image", image)]
     network = unique_name("kube")
     podman("network", "create", network)
