@@ -95,7 +95,7 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
 
-lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shell, workflow, Dependabot and compose files
+lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shell, workflow, Dependabot, compose and Kubernetes files
 	$(LINT_VENV)/bin/hadolint Dockerfile
 	$(LINT_VENV)/bin/ruff check .
 	$(LINT_VENV)/bin/ruff format --check .
