@@ -56,12 +56,19 @@ def manifests(request):
     return render(request.param)
 
 
+def secret_name(manifests):
+    (name,) = [
+        source["secretRef"]["name"] for source in container(manifests, "Deployment")["envFrom"] if "secretRef" in source
+    ]
+    return name
+
+
 def test_no_secret_is_committed_and_both_pods_read_the_one_created_out_of_band(manifests):
     assert "Secret" not in manifests
     assert SECRET_KEYS == {"DJANGO_SECRET_KEY", "DATABASE_URL"}
     for kind in ("Deployment", "Job"):
         sources = container(manifests, kind)["envFrom"]
-        assert {"secretRef": {"name": "notes-secrets"}} in sources
+        assert {"secretRef": {"name": secret_name(manifests)}} in sources
         assert {"configMapRef": {"name": manifests["ConfigMap"]["metadata"]["name"]}} in sources
 
 
@@ -296,10 +303,10 @@ def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, prod_ima
         time.sleep(0.5)
     # The Secret, created out of band; podman 4.3 reads it as JSON of base64 values.
     secret = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": "postgres://notes:notes@db:5432/notes"}
-    podman("secret", "rm", "notes-secrets", check=False)
+    podman("secret", "rm", secret_name(manifests), check=False)
     encoded = {name: base64.b64encode(value.encode()).decode() for name, value in secret.items()}
-    podman("secret", "create", "notes-secrets", "-", input=json.dumps(encoded))
-    created.append(("secret", "notes-secrets"))
+    podman("secret", "create", secret_name(manifests), "-", input=json.dumps(encoded))
+    created.append(("secret", secret_name(manifests)))
 
     migrate = unique_name("migrate")
     created.append(("pod", migrate))
