@@ -2,7 +2,7 @@
 #   docker build --target prod .   the image that runs in production
 #   docker build --target dev .    the same runtime plus test tools; runs pytest
 # The other stages only feed these two. Each stage says what it is for.
-# Base images are pinned by tag; the README says how to move them forward.
+# Base images are pinned by tag; docs/updating.md says how to move them forward.
 
 # export: turns Pipfile.lock into pip requirements files, so that no later stage needs Pipenv.
 FROM python:3.14-slim AS export

@@ -28,7 +28,7 @@ MIGRATE_PEAK_RSS = (
 
 
 def container_memory_mib(name):
-    usage = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name).split("/")[0].strip()
+    usage = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name).stdout.split("/")[0].strip()
     value, unit = re.fullmatch(r"([\d.]+)\s*(\w+)", usage).groups()
     return float(value) * UNITS[unit]
 
@@ -54,7 +54,7 @@ def peak_memory_during(name, work):
 def run(args):
     database = start_database(args.port)
     try:
-        migrate_kib = docker("run", "--rm", *app_args(database, 1, 1), PROD_IMAGE, "python", "-c", MIGRATE_PEAK_RSS)
+        migrate = docker("run", "--rm", *app_args(database, 1, 1), PROD_IMAGE, "python", "-c", MIGRATE_PEAK_RSS)
         app = serve(database, args.port, 4, 1, PROD_IMAGE)
         seed(args.port, notes=100)
         idle = container_memory_mib(app)
@@ -63,7 +63,7 @@ def run(args):
         )
         docker("rm", "--force", app)
         return {
-            "migrate_peak_rss_mib": round(int(migrate_kib) / 1024, 1),
+            "migrate_peak_rss_mib": round(int(migrate.stdout) / 1024, 1),
             "app_idle_mib": round(idle, 1),
             "app_peak_under_load_mib": round(peak, 1),
             "samples": samples,

@@ -1,7 +1,7 @@
 """deploy/kubernetes: the facts no schema validator checks, the lint's failures, and the pod on a real engine.
 
 The manifests are rendered with the kubectl of the linters' venv, which `make
-test-container` installs. There is no Kubernetes cluster here; `podman kube
+test-host` installs. There is no Kubernetes cluster here; `podman kube
 play` runs the rendered pods instead (the last test).
 """
 
@@ -13,12 +13,10 @@ import secrets
 import shutil
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 import yaml
-from conftest import REPO, compose_image, docker, free_port, unique_name
+from helpers import REPO, compose_image, docker, free_port, http, make, unique_name, wait_for_http
 
 KUBECTL = REPO / ".cache" / "lint-venv" / "bin" / "kubectl"
 KUSTOMIZATIONS = ["deploy/kubernetes/base", "deploy/kubernetes/overlays/example"]
@@ -29,7 +27,7 @@ SECRET_KEYS = set(re.findall(r"--from-literal=(\w+)=", (REPO / "docs" / "kuberne
 
 def render(kustomization):
     """The rendered manifests of a kustomization, by kind (each kind appears once)."""
-    assert KUBECTL.exists(), "kubectl comes with the linters' venv, which `make test-container` installs"
+    assert KUBECTL.exists(), "kubectl comes with the linters' venv, which `make test-host` installs"
     result = subprocess.run([KUBECTL, "kustomize", REPO / kustomization], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     documents = list(yaml.safe_load_all(result.stdout))
@@ -185,10 +183,7 @@ def test_lint_fails_on_a_broken_property(repo_copy, case):
     assert broken != path.read_text(), "the edit changed nothing"
     path.write_text(broken)
 
-    venv = REPO / ".cache" / "lint-venv"
-    result = subprocess.run(
-        ["make", "lint-kubernetes", f"LINT_VENV={venv}"], cwd=repo_copy, capture_output=True, text=True, timeout=300
-    )
+    result = make(repo_copy, "lint-kubernetes", f"LINT_VENV={REPO / '.cache' / 'lint-venv'}")
 
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr, result.stdout + result.stderr
@@ -249,26 +244,6 @@ class Podman:
             self(kind, "rm", *options.get(kind, []), name, check=False)
 
 
-def request(method, url, body=None, host=None):
-    headers = {"Content-Type": "application/json"} | ({"Host": host} if host else {})
-    data = None if body is None else json.dumps(body).encode()
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method), timeout=10) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def wait_until_answering(url, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return request("GET", url)
-        except (urllib.error.URLError, ConnectionError, OSError):
-            assert time.monotonic() < deadline, f"{url} did not answer within {timeout} s"
-            time.sleep(0.5)
-
-
 def as_pod(manifests, kind, name, image, **container_changes):
     """The pod template of a rendered Deployment or Job as a Pod, running image."""
     spec = json.loads(json.dumps(pod(manifests, kind)))
@@ -322,13 +297,13 @@ def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, prod_ima
     podman.play(network, manifests["ConfigMap"], as_pod(manifests, "Deployment", web, image, ports=published))
     url, app = f"http://127.0.0.1:{port}", f"{web}-{spec['name']}"
 
-    wait_until_answering(f"{url}/healthz")
+    wait_for_http(f"{url}/healthz", timeout=60)
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         path = spec[probe]["httpGet"]["path"]
-        assert request("GET", url + path)[0] == 200, f"{probe} asks {path}"
+        assert http("GET", url + path)[0] == 200, f"{probe} asks {path}"
     # A host name from the ConfigMap: Django would refuse any other.
     host = manifests["ConfigMap"]["data"]["DJANGO_ALLOWED_HOSTS"].split(",")[0]
-    status, note = request("POST", f"{url}/api/notes/", {"title": "from the pod"}, host=host)
+    status, _, note = http("POST", f"{url}/api/notes/", {"title": "from the pod"}, headers={"Host": host})
     assert status == 201, note
     # The note's table, whatever the app's label makes its name.
     psql = ["exec", database, "psql", "--username=notes", "--no-align", "--tuples-only", "--command"]
