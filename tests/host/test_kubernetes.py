@@ -16,7 +16,7 @@ import time
 
 import pytest
 import yaml
-from helpers import REPO, compose_image, docker, free_port, http, make, unique_name, wait_for_http
+from helpers import REPO, Postgres, compose_image, docker, free_port, http, make, unique_name, wait_for_http
 
 KUBECTL = REPO / ".cache" / "lint-venv" / "bin" / "kubectl"
 KUSTOMIZATIONS = ["deploy/kubernetes/base", "deploy/kubernetes/overlays/example"]
@@ -54,6 +54,11 @@ def manifests(request):
     return render(request.param)
 
 
+def secret_values():
+    """What an operator puts in the Secret: a fresh key, and the test PostgreSQL's URL (host `db`)."""
+    return {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": Postgres.url}
+
+
 def secret_name(manifests):
     (name,) = [
         source["secretRef"]["name"] for source in container(manifests, "Deployment")["envFrom"] if "secretRef" in source
@@ -81,7 +86,7 @@ def test_every_setting_production_requires_is_supplied(manifests):
 def test_the_configuration_passes_djangos_deployment_checks(prod_image):
     """The ConfigMap's values with a Secret's, as the prod image's settings read them."""
     config = render(KUSTOMIZATIONS[-1])["ConfigMap"]["data"]
-    secret = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": "postgres://notes:notes@db:5432/notes"}
+    secret = secret_values()
     env = [arg for name, value in {**config, **secret}.items() for arg in ("-e", f"{name}={value}")]
     check = ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
     docker("run", "--rm", *env, prod_image, *check)
@@ -277,7 +282,7 @@ def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, prod_ima
         assert time.monotonic() < deadline, podman("logs", database).stderr
         time.sleep(0.5)
     # The Secret, created out of band; podman 4.3 reads it as JSON of base64 values.
-    secret = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": "postgres://notes:notes@db:5432/notes"}
+    secret = secret_values()
     podman("secret", "rm", secret_name(manifests), check=False)
     encoded = {name: base64.b64encode(value.encode()).decode() for name, value in secret.items()}
     podman("secret", "create", secret_name(manifests), "-", input=json.dumps(encoded))
