@@ -50,8 +50,9 @@ NO_BYTECODE_IMAGE = f"{IMAGE}-bench:no-bytecode"
 WRK_IMAGE = f"{IMAGE}-bench:wrk"
 DATABASE_URL = "postgres://notes:notes@127.0.0.1:5432/notes"
 API_APP, BARE_APP = "config.wsgi:application", "hello:application"
-HELLO_MOUNT = ["-v", f"{REPO / 'bench' / 'hello.py'}:/app/hello.py:ro"]
-PROFILE_MOUNT = ["-v", f"{REPO / 'bench' / 'request_profile.py'}:/app/request_profile.py:ro"]
+BENCH = REPO / "bench"
+HELLO_MOUNT = ["-v", f"{BENCH / 'hello.py'}:/app/hello.py:ro"]
+PROFILE_MOUNT = ["-v", f"{BENCH / 'request_profile.py'}:/app/request_profile.py:ro"]
 
 
 def uwsgi(processes, threads):
@@ -267,12 +268,16 @@ def configuration(text):
 
 
 def build_images():
+    """The prod image and wrk's, which memory.py uses too."""
     docker("build", "--quiet", "--target", "prod", "--tag", PROD_IMAGE, str(REPO))
-    bench = REPO / "bench"
+    docker("build", "--quiet", "--file", str(BENCH / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(BENCH))
+
+
+def build_variant_images():
+    """The prod image with gunicorn added, and without its bytecode: the load test's alone."""
     images = ["--build-arg", f"PROD_IMAGE={PROD_IMAGE}", "--build-arg", f"PYTHON_IMAGE={dockerfile_base_image('base')}"]
     for dockerfile, tag in [("gunicorn.Dockerfile", GUNICORN_IMAGE), ("no-bytecode.Dockerfile", NO_BYTECODE_IMAGE)]:
-        docker("build", "--quiet", *images, "--file", str(bench / dockerfile), "--tag", tag, str(bench))
-    docker("build", "--quiet", "--file", str(bench / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(bench))
+        docker("build", "--quiet", *images, "--file", str(BENCH / dockerfile), "--tag", tag, str(BENCH))
 
 
 def throughput_table(runs):
@@ -323,6 +328,7 @@ def main():
     args = parser.parse_args()
 
     build_images()
+    build_variant_images()
     results = run(args)
     settings = {"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections, "wrk_threads": 2}
     info = machine()
