@@ -5,7 +5,7 @@
 # Base images are pinned by tag; the README says how to move them forward.
 
 # export: turns Pipfile.lock into pip requirements files, so that no later stage needs Pipenv.
-FROM python:3.13-slim AS export
+FROM python:3.14-slim AS export
 ARG PIPENV_VERSION=2026.10.3
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install --root-user-action=ignore "pipenv==${PIPENV_VERSION}"
@@ -19,7 +19,7 @@ RUN pipenv verify \
 
 # builder: compiles and installs the production packages into /opt/venv, which prod copies.
 # The full python image has the compilers and headers (libpq-dev) that uWSGI and psycopg2 need.
-FROM python:3.13 AS builder
+FROM python:3.14 AS builder
 # A venv without pip of its own: the image's pip installs into it, and nothing
 # of pip reaches production.
 RUN python -m venv --without-pip /opt/venv
@@ -46,7 +46,7 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 
 # base: the slim runtime that prod (and so dev) builds on: security updates,
 # runtime libraries only, and the unprivileged user.
-FROM python:3.13-slim AS base
+FROM python:3.14-slim AS base
 # Security updates are applied at build time: the base image may be weeks old.
 # libpq5 is the PostgreSQL client library psycopg2 was compiled against.
 # apt's downloads and lists live in cache mounts, kept between builds and never

@@ -9,15 +9,15 @@ TEST_PROJECT ?= $(IMAGE)-test
 # The compose dev server runs as you (see docker-compose.yml).
 export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
-# Pipenv's version is pinned once, in the Dockerfile.
+# Pipenv's version is pinned once, in the Dockerfile, and so is Python's: `make
+# lock` and `make lint-lock` run in the builder stage's image.
 PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
+PYTHON_IMAGE := $(shell sed -n 's/^FROM \(python:[^ ]*\) AS builder$$/\1/p' Dockerfile)
 TEST_VENV := .cache/container-tests-venv
 LINT_VENV := .cache/lint-venv
 # uv compiles requirements-lint.in and requirements-release.in into their .txt (`make lint-lock`).
 UV_VERSION := 0.13.8
-# The release tools run inside the prod image, so they are installed by the
-# Python image prod is built on (the base stage's), for its Python.
-RUNTIME_PYTHON := $(shell sed -n 's/^FROM \(python:[^ ]*\) AS base$$/\1/p' Dockerfile)
+# The release tools run inside the prod image: PYTHON_IMAGE installs them, for prod's Python.
 RELEASE_TOOLS := .cache/release-tools
 SBOM ?= sbom.cdx.json
 # The shell scripts that shellcheck checks: add yours here.
@@ -95,7 +95,7 @@ loadtest: ## Measure throughput and latency of prod against PostgreSQL, next to 
 
 # The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
 lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)
-	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
 
@@ -123,7 +123,7 @@ $(LINT_VENV)/bin/zizmor: requirements-lint.txt
 
 # uv, in a container so that any host works, resolves for every platform and Python 3.11 and newer.
 lint-lock: ## Re-pin requirements-lint.txt and requirements-release.txt after editing their .in files
-	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src python:3.13 \
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
 		sh -c 'python -m venv /tmp/uv && /tmp/uv/bin/pip install --quiet uv==$(UV_VERSION) \
 		&& for tools in requirements-lint requirements-release; do /tmp/uv/bin/uv pip compile --quiet \
 		--universal --python-version 3.11 --generate-hashes --output-file $$tools.txt $$tools.in || exit 1; done'
@@ -139,14 +139,14 @@ sbom: $(RELEASE_TOOLS)/installed ## Write sbom.cdx.json: a CycloneDX SBOM of the
 audit: $(RELEASE_TOOLS)/installed ## Check the locked production packages for known vulnerabilities (needs PyPI's advisories)
 	docker build --quiet --target export -t $(IMAGE):export . >/dev/null
 	docker run --rm $(IMAGE):export cat requirements.txt >$(RELEASE_TOOLS)/requirements.txt
-	docker run --rm -e HOME=/tmp -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" -w /release-tools $(RUNTIME_PYTHON) \
+	docker run --rm -e HOME=/tmp -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" -w /release-tools $(PYTHON_IMAGE) \
 		python -m pip_audit --strict --disable-pip --require-hashes --progress-spinner off -r requirements.txt
 
 # The tools with their hashes, in a folder that is mounted into the containers that run them.
 $(RELEASE_TOOLS)/installed: requirements-release.txt Dockerfile
 	rm -rf $(RELEASE_TOOLS)
 	mkdir -p $(RELEASE_TOOLS)
-	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" $(RUNTIME_PYTHON) \
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" $(PYTHON_IMAGE) \
 		pip install --quiet --require-hashes --target /src/$(RELEASE_TOOLS) -r /src/requirements-release.txt
 	touch $@
 

@@ -21,6 +21,12 @@ def docker(*args, check=True):
     return result.stdout.strip()
 
 
+def postgres_image():
+    """The PostgreSQL image docker-compose.yml runs: its tag is written there once."""
+    config = json.loads(docker("compose", "--file", str(REPO / "docker-compose.yml"), "config", "--format", "json"))
+    return config["services"]["db"]["image"]
+
+
 def wait_for_ok(url, timeout=60):
     """Polls url until it answers 200; returns the seconds that took."""
     started = time.monotonic()

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from common import REPO, describe, docker, machine, markdown_table, save, wait_for_ok
+from common import REPO, describe, docker, machine, markdown_table, postgres_image, save, wait_for_ok
 
 PROD_IMAGE = "notes-bench:prod"
 WRK_IMAGE = "notes-bench:wrk"
@@ -29,7 +29,7 @@ def start_database(port):
     """PostgreSQL, whose network namespace the app and wrk join; port 8000 published for seeding."""
     name = f"notes-loadtest-{secrets.token_hex(4)}"
     credentials = ["-e", "POSTGRES_USER=notes", "-e", "POSTGRES_PASSWORD=notes", "-e", "POSTGRES_DB=notes"]
-    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *credentials, "postgres:17")
+    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *credentials, postgres_image())
     for _ in range(120):
         ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False)
         if "accepting connections" in ready:

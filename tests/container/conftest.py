@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -63,6 +64,17 @@ def wait_for_http(url, timeout=30):
             time.sleep(0.25)
 
 
+def compose_image(service):
+    """The image docker-compose.yml gives a service: where the PostgreSQL tag is written for every local use."""
+    config = docker("compose", "--file", str(REPO / "docker-compose.yml"), "config", "--format", "json").stdout
+    return json.loads(config)["services"][service]["image"]
+
+
+def dockerfile_base_image(stage):
+    """The image a stage of the Dockerfile is built FROM."""
+    return re.search(rf"^FROM (\S+) AS {stage}$", (REPO / "Dockerfile").read_text(), re.MULTILINE)[1]
+
+
 def build_image(target):
     """Builds a target of the repository's Dockerfile as IMAGE:target; returns that tag."""
     tag = f"{IMAGE}:{target}"
@@ -120,7 +132,7 @@ def network():
 
 
 class Postgres:
-    """A real PostgreSQL 17 container on a test network, reachable there as host `db`.
+    """A real PostgreSQL (docker-compose.yml's image) on a test network, reachable there as host `db`.
 
     Its first process is a shell that outlives the server, so a test can stop
     PostgreSQL and start it again while the host stays on the network, as when
@@ -138,7 +150,8 @@ class Postgres:
             "POSTGRES_INITDB_ARGS": "--encoding=UTF8",  # as in docker-compose.yml
         }
         network_args = ["--network", network, "--network-alias", "db"]
-        server = ["--entrypoint", "sh", "postgres:17", "-c", "docker-entrypoint.sh postgres & exec sleep infinity"]
+        server = ["--entrypoint", "sh", compose_image("db")]
+        server += ["-c", "docker-entrypoint.sh postgres & exec sleep infinity"]
         docker("run", "--detach", "--name", self.name, *network_args, *env_args(credentials), *server)
         self.wait_until_ready()
 

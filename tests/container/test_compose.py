@@ -5,7 +5,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import free_port, http, unique_name
+from conftest import compose_image, free_port, http, unique_name
 
 
 @pytest.fixture
@@ -52,3 +52,32 @@ def served_detail(url):
         return http("POST", f"{url}/api/notes/", {})[2]["detail"]
     except OSError:  # the server is restarting to load the edit
         return None
+
+
+def test_make_down_and_up_keep_the_database(repo_copy):
+    """`make up` and `make down` as a developer runs them: the named volume holds PostgreSQL's data."""
+    port = free_port()
+    env = {**os.environ, "APP_PORT": str(port)}
+
+    def run(*command):
+        return subprocess.run(command, cwd=repo_copy, env=env, capture_output=True, text=True, timeout=600)
+
+    def succeed(*command):
+        result = run(*command)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    try:
+        succeed("make", "up")
+        status, _, note = http("POST", f"http://127.0.0.1:{port}/api/notes/", {"title": "kept"})
+        assert status == 201
+        succeed("make", "down")
+        succeed("make", "up")
+
+        assert http("GET", f"http://127.0.0.1:{port}/api/notes/{note['id']}/")[2] == note
+        sql = "SELECT current_setting('server_version_num')::int / 10000, pg_encoding_to_char(encoding)"
+        sql += " FROM pg_database WHERE datname = 'notes'"
+        server = succeed("docker", "compose", "exec", "db", "psql", "--username=notes", "-tAc", sql)
+        assert server.split() == [f"{compose_image('db').split(':')[1]}|UTF8"]
+    finally:
+        run("docker", "compose", "down", "--volumes", "--rmi", "local")

@@ -3,7 +3,7 @@
 import re
 import secrets
 
-from conftest import build, docker
+from conftest import build, docker, dockerfile_base_image
 
 BUILD_TOOLS = ["gcc", "cc", "make", "pip", "pip3", "pipenv", "pytest"]
 
@@ -77,3 +77,9 @@ def test_source_edit_rebuilds_only_the_source_layers(repo_copy):
     rebuilt = [step for step, cached in build_steps(result.stderr).items() if not cached]
     assert any(step.endswith("] COPY app app") for step in rebuilt), rebuilt
     assert all(step.startswith("prod ") and "] COPY " in step for step in rebuilt), rebuilt
+
+
+def test_prod_runs_the_python_version_of_the_base_image_tag(prod_image):
+    minor = dockerfile_base_image("base").removeprefix("python:").removesuffix("-slim")
+
+    assert docker("run", "--rm", prod_image, "python", "--version").stdout.startswith(f"Python {minor}.")
