@@ -2,7 +2,7 @@
 #   docker build --target prod .   the image that runs in production
 #   docker build --target dev .    the same runtime plus test tools; runs pytest
 # The other stages only feed these two. Each stage says what it is for.
-# Base images are pinned by tag; the README says how to move them forward.
+# Base images are pinned by tag; docs/updating.md says how to move them forward.
 
 # export: turns Pipfile.lock into pip requirements files, so that no later stage needs Pipenv.
 FROM python:3.14-slim AS export
@@ -85,11 +85,11 @@ COPY app app
 # OCI labels: what the image is and where it came from. The release workflow
 # passes the variable ones as build arguments; a local build leaves them empty.
 # Declared after the COPYs, so a new revision or date rebuilds no layer.
-# licenses is an SPDX expression; NOASSERTION until the repository has a license.
+# The title is the project's name (`make rename` changes it), licenses the SPDX id of LICENSE.
 ARG VERSION="" REVISION="" CREATED="" SOURCE=""
-LABEL org.opencontainers.image.title="notes" \
+LABEL org.opencontainers.image.title=notes \
       org.opencontainers.image.description="A Django JSON API for notes, served by uWSGI" \
-      org.opencontainers.image.licenses="NOASSERTION" \
+      org.opencontainers.image.licenses="MIT-0" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \

@@ -1,6 +1,6 @@
 # Tasks for developing, testing and releasing the service. `make help` lists them.
 # Everything runs in containers; the host needs Docker with Compose v2, make,
-# and python3 (for the throwaway venvs of the linters and container tests, and
+# and python3 (for the throwaway venvs of the linters and host-side tests, and
 # for the bench scripts).
 
 IMAGE ?= notes
@@ -13,7 +13,7 @@ export HOST_GID := $(shell id -g)
 # lock` and `make lint-lock` run in the builder stage's image.
 PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
 PYTHON_IMAGE := $(shell sed -n 's/^FROM \(python:[^ ]*\) AS builder$$/\1/p' Dockerfile)
-TEST_VENV := .cache/container-tests-venv
+TEST_VENV := .cache/host-tests-venv
 LINT_VENV := .cache/lint-venv
 # uv compiles requirements-lint.in and requirements-release.in into their .txt (`make lint-lock`).
 UV_VERSION := 0.13.8
@@ -24,7 +24,7 @@ SBOM ?= sbom.cdx.json
 SHELL_SCRIPTS := .ci/run
 
 .DEFAULT_GOAL := help
-.PHONY: help build up init watch down logs shell migrate test test-app test-container bench loadtest lock \
+.PHONY: help build up init watch down logs shell migrate test test-app test-host rename bench loadtest lock \
 	lint lint-lock sbom audit build-arm64 test-arm64 clean
 
 help: ## List the targets
@@ -59,24 +59,26 @@ shell: ## Open a shell in the running app container
 migrate: ## Apply migrations to the local database
 	docker compose exec app python manage.py migrate
 
-test: lint test-app test-container ## Run the linters and every test (what CI runs)
+test: lint test-app test-host ## Run the linters and every test (what CI runs)
 
-test-app: ## Run the test suite in the dev image against PostgreSQL
+# PYTEST_ARGS picks tests and options, e.g. PYTEST_ARGS="tests/test_notes.py -k paginate".
+test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS="..." for one test)
 	docker build --target dev -t $(IMAGE):dev .
 	docker compose -p $(TEST_PROJECT) up --detach --wait db
 	docker run --rm --network $(TEST_PROJECT)_default \
-		-e DATABASE_URL=postgres://notes:notes@db:5432/notes $(IMAGE):dev; \
+		-e DATABASE_URL=postgres://notes:notes@db:5432/notes $(IMAGE):dev pytest $(PYTEST_ARGS); \
 		status=$$?; docker compose -p $(TEST_PROJECT) down --volumes; exit $$status
 
-test-container: $(TEST_VENV)/bin/pytest ## Test the built images and containers from the host
-	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest tests/container
+# PYTEST_ARGS picks tests here too, e.g. PYTEST_ARGS="tests/host/test_image.py -k budget".
+test-host: $(TEST_VENV)/bin/pytest ## Test the images, containers, compose stack, linters and template from the host
+	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
 
 # Not part of `make test`: emulation makes the build take over an hour (docs/release.md).
 build-arm64: ## Build prod for linux/arm64 under QEMU emulation as notes:prod-arm64 (slow, see docs/release.md)
 	docker buildx build --platform linux/arm64 --target prod -t $(IMAGE):prod-arm64 --load .
 
 test-arm64: $(TEST_VENV)/bin/pytest ## Build prod for arm64 and test it, emulated, against PostgreSQL (slow)
-	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest tests/container -m arm64
+	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest tests/host -m arm64
 
 # The host's test runner comes from Pipfile.lock too (its dev packages, exported
 # by the Dockerfile's export stage), in a venv that leaves the host's Python alone.
@@ -86,6 +88,10 @@ $(TEST_VENV)/bin/pytest: Pipfile.lock
 	python3 -m venv $(TEST_VENV)
 	docker run --rm $(IMAGE):export cat requirements-dev.txt >$(TEST_VENV)/requirements.txt
 	$(TEST_VENV)/bin/pip install --quiet --require-hashes -r $(TEST_VENV)/requirements.txt
+
+# scripts/rename.py lists what it changes; it refuses a name that is not a lowercase identifier.
+rename: ## Give a copy of this template its own name: make rename NAME=inventory
+	python3 scripts/rename.py '$(NAME)'
 
 bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
 	cd bench && python3 bench.py
@@ -99,8 +105,9 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
 
-lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python, shell, workflow, Dependabot and compose files
+lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and its import contracts), shell, workflow, Dependabot and compose files
 	$(LINT_VENV)/bin/hadolint Dockerfile
+	$(LINT_VENV)/bin/lint-imports --no-logo --cache-dir .cache/import-linter
 	$(LINT_VENV)/bin/ruff check .
 	$(LINT_VENV)/bin/ruff format --check .
 	$(LINT_VENV)/bin/shellcheck $(SHELL_SCRIPTS)
@@ -130,8 +137,8 @@ lint-lock: ## Re-pin requirements-lint.txt and requirements-release.txt after ed
 
 sbom: $(RELEASE_TOOLS)/installed ## Write sbom.cdx.json: a CycloneDX SBOM of the prod image's Python and Debian packages
 	docker build --target prod -t $(IMAGE):prod .
-	docker run --rm -v "$(CURDIR)/release:/release:ro" -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" \
-		$(IMAGE):prod python /release/sbom.py /release-tools $(IMAGE):prod >$(SBOM).tmp
+	docker run --rm -v "$(CURDIR)/scripts/sbom.py:/sbom.py:ro" -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" \
+		$(IMAGE):prod python /sbom.py /release-tools $(IMAGE):prod >$(SBOM).tmp
 	mv $(SBOM).tmp $(SBOM)
 
 # Not part of `make test`: without its advisory database (unreachable on some

@@ -14,12 +14,11 @@ each cold build: run it on a machine where that is acceptable.
 
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
-from common import REPO, describe, docker, machine, markdown_table, save, wait_for_ok
+from common import REPO, describe, docker, env_args, free_port, machine, markdown_table, save, wait_for_http
 
 ADDED_PACKAGE = "six"
 VARIANTS = {
@@ -62,19 +61,14 @@ def dependency_change():
     return path
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def seconds_to_healthy(tag):
     port = free_port()
-    env = [arg for name, value in RUN_ENV.items() for arg in ("-e", f"{name}={value}")]
     started = time.monotonic()
-    container = docker("run", "--detach", "-p", f"127.0.0.1:{port}:8000", *env, tag)
+    container = docker("run", "--detach", "-p", f"127.0.0.1:{port}:8000", *env_args(RUN_ENV), tag).stdout.strip()
     try:
-        wait_for_ok(f"http://127.0.0.1:{port}/healthz")
+        status = wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)[0]
+        if status != 200:
+            raise SystemExit(f"/healthz of {tag} answered {status}")
         return round(time.monotonic() - started, 2)
     finally:
         docker("rm", "--force", container)
@@ -82,8 +76,8 @@ def seconds_to_healthy(tag):
 
 def image_facts(tag):
     facts = "{{.Size}} {{len .RootFS.Layers}} {{.Config.User}}:"
-    size, layers, user = docker("image", "inspect", "--format", facts, tag).split()
-    has = docker("run", "--rm", "--entrypoint", "sh", tag, "-c", "command -v gcc; command -v pipenv; true")
+    size, layers, user = docker("image", "inspect", "--format", facts, tag).stdout.split()
+    has = docker("run", "--rm", "--entrypoint", "sh", tag, "-c", "command -v gcc; command -v pipenv; true").stdout
     return {
         "size_mb": round(int(size) / 1e6),
         "layers": int(layers),

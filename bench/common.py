@@ -1,44 +1,18 @@
-"""What bench.py and loadtest.py share: running docker, waiting for HTTP, describing the machine."""
+"""What bench.py and loadtest.py share: the host-side tests' helpers, describing the machine, saving results."""
 
 import json
 import os
 import platform
-import subprocess
-import time
-import urllib.error
-import urllib.request
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+# docker, HTTP and the like are the host-side tests' helpers, one copy of each;
+# bench.py and loadtest.py import them from here.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host"))
+from helpers import REPO, compose_image, docker, env_args, free_port, wait_for_http  # noqa: E402, F401
+
 RESULTS = REPO / "bench" / "results"
-
-
-def docker(*args, check=True):
-    result = subprocess.run(["docker", *args], capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise SystemExit(f"docker {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout.strip()
-
-
-def postgres_image():
-    """The PostgreSQL image docker-compose.yml runs: its tag is written there once."""
-    config = json.loads(docker("compose", "--file", str(REPO / "docker-compose.yml"), "config", "--format", "json"))
-    return config["services"]["db"]["image"]
-
-
-def wait_for_ok(url, timeout=60):
-    """Polls url until it answers 200; returns the seconds that took."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return time.monotonic() - started
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"{url} did not answer 200 within {timeout} s")
 
 
 def machine():
@@ -56,7 +30,7 @@ def machine():
         "cores": os.cpu_count(),
         "memory_gib": round(memory_kb / 2**20),
         "cpu": cpu,
-        "docker": docker("version", "--format", "{{.Server.Version}}"),
+        "docker": docker("version", "--format", "{{.Server.Version}}").stdout.strip(),
     }
 
 

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from common import REPO, describe, docker, machine, markdown_table, postgres_image, save, wait_for_ok
+from common import REPO, compose_image, describe, docker, env_args, machine, markdown_table, save, wait_for_http
 
 PROD_IMAGE = "notes-bench:prod"
 WRK_IMAGE = "notes-bench:wrk"
@@ -28,10 +28,16 @@ DATABASE_URL = "postgres://notes:notes@127.0.0.1:5432/notes"
 def start_database(port):
     """PostgreSQL, whose network namespace the app and wrk join; port 8000 published for seeding."""
     name = f"notes-loadtest-{secrets.token_hex(4)}"
-    credentials = ["-e", "POSTGRES_USER=notes", "-e", "POSTGRES_PASSWORD=notes", "-e", "POSTGRES_DB=notes"]
-    docker("run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *credentials, postgres_image())
+    credentials = {
+        "POSTGRES_USER": "notes",
+        "POSTGRES_PASSWORD": "notes",
+        "POSTGRES_DB": "notes",
+    }
+    docker(
+        "run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *env_args(credentials), compose_image("db")
+    )
     for _ in range(120):
-        ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False)
+        ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).stdout
         if "accepting connections" in ready:
             return name
         time.sleep(0.5)
@@ -53,7 +59,8 @@ def wrk(database, path, seconds, connections):
     url = f"http://127.0.0.1:8000{path}"
     network = ["--network", f"container:{database}"]
     docker("run", "--rm", *network, WRK_IMAGE, "-t2", "-c4", "-d2s", url)  # warm-up: imports, connections
-    output = docker("run", "--rm", *network, WRK_IMAGE, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url)
+    load = ["-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    output = docker("run", "--rm", *network, WRK_IMAGE, *load, url).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
         "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))),
@@ -73,8 +80,8 @@ def latency(output, percentile):
 
 def serve(database, port, processes, threads, *hello):
     """Starts the prod image in the database's network namespace; returns the container's name."""
-    name = docker("run", "--detach", *app_args(database, processes, threads), *hello)
-    wait_for_ok(f"http://127.0.0.1:{port}/healthz")
+    name = docker("run", "--detach", *app_args(database, processes, threads), *hello).stdout.strip()
+    wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
     return name
 
 

@@ -1,6 +1,6 @@
 """Django settings, all read from the environment (https://12factor.net/config).
 
-Every variable the service reads is listed in the README. Production needs
+Every variable the service reads is listed in docs/configuration.md. Production needs
 DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL; with DJANGO_DEBUG on,
 each has a local-development default.
 """
@@ -81,23 +81,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-INSTALLED_APPS = ["app"]
+INSTALLED_APPS = ["app.notes"]
 
 MIDDLEWARE = [
     # First, so that probes answer before host validation and HTTPS redirects.
-    "app.middleware.HealthProbeMiddleware",
+    "app.api.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "app.middleware.DatabaseUnavailableMiddleware",
+    "app.api.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
 # A path without its trailing slash is a JSON 404, not a redirect: clients
 # follow a redirected POST with a GET, and the note would be silently lost.
 APPEND_SLASH = False
-CSRF_FAILURE_VIEW = "app.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "app.api.problems.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 
 LANGUAGE_CODE = "en-us"

@@ -1,15 +1,18 @@
 from django.urls import path
 
-from app import views
+from app.api.openapi import OpenApiDocument, openapi_document
+from app.notes import views as notes
+
+OPENAPI_DOCUMENT = openapi_document(notes.OPENAPI_PART)
 
 urlpatterns = [
-    path("api/notes/", views.NoteCollection.as_view()),
-    path("api/notes/<int:note_id>/", views.NoteItem.as_view()),
-    path("api/openapi.json", views.OpenApiDocument.as_view()),
+    path("api/notes/", notes.NoteCollection.as_view()),
+    path("api/notes/<int:note_id>/", notes.NoteItem.as_view()),
+    path("api/openapi.json", OpenApiDocument.as_view(document=OPENAPI_DOCUMENT)),
 ]
 
 # Django's own error pages are HTML; an API answers errors in JSON too.
-handler400 = "app.errors.bad_request"
-handler403 = "app.errors.permission_denied"
-handler404 = "app.errors.not_found"
-handler500 = "app.errors.server_error"
+handler400 = "app.api.problems.bad_request"
+handler403 = "app.api.problems.permission_denied"
+handler404 = "app.api.problems.not_found"
+handler500 = "app.api.problems.server_error"

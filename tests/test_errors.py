@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import JsonClient, assert_problem
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
+from helpers import JsonClient, assert_problem
 
 from config import urls as service_urls
 

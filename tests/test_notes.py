@@ -1,8 +1,8 @@
 import pytest
-from conftest import assert_problem
+from helpers import assert_problem
 
-from app.models import Note
-from app.views import MAX_BODY_BYTES
+from app.api.views import MAX_BODY_BYTES
+from app.notes.models import Note
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.models import Note
-from app.views import OPENAPI_DOCUMENT
-from config.urls import urlpatterns
+from app.api.openapi import API_PART, openapi_document
+from app.notes.models import Note
+from config.urls import OPENAPI_DOCUMENT, urlpatterns
 from config.wsgi import application
 
 DOCUMENT = json.loads(OPENAPI_DOCUMENT)
@@ -32,6 +32,12 @@ def test_the_document_is_served_as_json(api):
 def test_the_document_is_valid_openapi_3_1():
     assert DOCUMENT["openapi"].startswith("3.1.")
     schemathesis.openapi.from_dict(DOCUMENT).validate()
+
+
+def test_a_field_defined_by_two_parts_of_the_document_is_an_error():
+    # Merged silently, the later part would replace a path or schema of the earlier one.
+    with pytest.raises(ValueError, match="defines #/openapi, which another part"):
+        openapi_document(API_PART)
 
 
 def test_every_route_is_documented():

@@ -3,7 +3,7 @@ import logging
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 
-from app.errors import problem
+from app.api.problems import method_not_allowed, problem
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +25,7 @@ class HealthProbeMiddleware:
         if request.path not in {"/healthz", "/readyz"}:
             return self.get_response(request)
         if request.method not in {"GET", "HEAD"}:
-            response = problem(405, f"{request.method} is not allowed here.")
-            response["Allow"] = "GET, HEAD"
-            return response
+            return method_not_allowed(request.method, ["GET", "HEAD"])
         if request.path == "/readyz":
             try:
                 with connection.cursor() as cursor:

@@ -1,11 +1,11 @@
-"""The local development stack: `docker compose up --wait`, then edit and see."""
+"""The local development stack: `make up` (a bind mount) and `make watch` (Compose Watch), then edit and see."""
 
 import os
 import subprocess
 import time
 
 import pytest
-from conftest import compose_image, free_port, http, unique_name
+from helpers import compose_config, compose_image, docker, free_port, http, unique_name, wait_for_http
 
 
 @pytest.fixture
@@ -36,10 +36,10 @@ def test_up_wait_returns_with_the_api_answering_on_loopback_only(stack):
     assert run("port", "app", "8000").stdout.strip() == url.removeprefix("http://")
 
 
-def test_an_edit_to_a_view_is_served_without_a_rebuild(stack):
+def test_an_edit_is_served_without_a_rebuild(stack):
     repo, url, _ = stack
-    views = repo / "app" / "views.py"
-    views.write_text(views.read_text().replace('"The note is invalid."', '"Edited while running."'))
+    problems = repo / "app" / "api" / "problems.py"
+    problems.write_text(problems.read_text().replace('f"{method} is not allowed here."', '"Edited while running."'))
 
     deadline = time.monotonic() + 30
     while served_detail(url) != "Edited while running.":
@@ -49,15 +49,55 @@ def test_an_edit_to_a_view_is_served_without_a_rebuild(stack):
 
 def served_detail(url):
     try:
-        return http("POST", f"{url}/api/notes/", {})[2]["detail"]
+        return http("DELETE", f"{url}/healthz")[2]["detail"]
     except OSError:  # the server is restarting to load the edit
         return None
+
+
+@pytest.fixture
+def watched(repo_copy):
+    """`docker compose watch` of a copy of the repository, on a free loopback port; its output in watch.log."""
+    port = free_port()
+    compose = ["docker", "compose", "--project-name", unique_name("watch")]
+    compose += ["-f", "docker-compose.yml", "-f", "compose.watch.yaml"]
+    env = {**os.environ, "APP_PORT": str(port)}
+    log = repo_copy / "watch.log"
+    with log.open("w") as output:
+        watch = subprocess.Popen([*compose, "watch"], cwd=repo_copy, env=env, stdout=output, stderr=output)
+    try:
+        yield repo_copy, f"http://127.0.0.1:{port}", log
+    finally:
+        watch.terminate()
+        try:
+            watch.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+        # --rmi local: the image built for this project, too.
+        down = [*compose, "down", "--volumes", "--rmi", "local"]
+        subprocess.run(down, cwd=repo_copy, capture_output=True, timeout=300)
+
+
+def test_an_edit_is_copied_into_the_container_and_served(watched):
+    repo, url, log = watched
+    # The first start may build the dev image.
+    assert wait_for_http(f"{url}/healthz", timeout=600)[0] == 200, log.read_text()
+    container = docker("ps", "--quiet", "--filter", f"publish={url.rsplit(':', 1)[1]}").stdout.strip()
+    assert docker("inspect", "--format", "{{json .Mounts}}", container).stdout.strip() == "[]"
+
+    problems = repo / "app" / "api" / "problems.py"
+    problems.write_text(problems.read_text().replace('f"{method} is not allowed here."', '"Edited while watched."'))
+
+    deadline = time.monotonic() + 60
+    while served_detail(url) != "Edited while watched.":
+        assert time.monotonic() < deadline, "the edit was not served within 60 s:\n" + log.read_text()
+        time.sleep(0.5)
 
 
 def test_make_down_and_up_keep_the_database(repo_copy):
     """`make up` and `make down` as a developer runs them: the named volume holds PostgreSQL's data."""
     port = free_port()
     env = {**os.environ, "APP_PORT": str(port)}
+    database = compose_config(repo_copy)["services"]["db"]["environment"]
 
     def run(*command):
         return subprocess.run(command, cwd=repo_copy, env=env, capture_output=True, text=True, timeout=600)
@@ -76,8 +116,9 @@ def test_make_down_and_up_keep_the_database(repo_copy):
 
         assert http("GET", f"http://127.0.0.1:{port}/api/notes/{note['id']}/")[2] == note
         sql = "SELECT current_setting('server_version_num')::int / 10000, pg_encoding_to_char(encoding)"
-        sql += " FROM pg_database WHERE datname = 'notes'"
-        server = succeed("docker", "compose", "exec", "db", "psql", "--username=notes", "-tAc", sql)
+        sql += f" FROM pg_database WHERE datname = '{database['POSTGRES_DB']}'"
+        psql = ["psql", f"--username={database['POSTGRES_USER']}", "-tAc", sql]
+        server = succeed("docker", "compose", "exec", "db", *psql)
         assert server.split() == [f"{compose_image('db').split(':')[1]}|UTF8"]
     finally:
         run("docker", "compose", "down", "--volumes", "--rmi", "local")

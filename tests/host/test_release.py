@@ -2,16 +2,16 @@
 
 import json
 import re
-import subprocess
 from urllib.parse import unquote
 
-from conftest import IMAGE, REPO, docker
+from helpers import IMAGE, REPO, docker, make
 
 LABEL = "org.opencontainers.image."
 FIXED_LABELS = {
-    "title": "notes",
+    # The project's name, the Makefile's default image name: `make rename` changes both.
+    "title": re.search(r"^IMAGE \?= (\w+)$", (REPO / "Makefile").read_text(), re.MULTILINE)[1],
     "description": "A Django JSON API for notes, served by uWSGI",
-    "licenses": "NOASSERTION",
+    "licenses": "MIT-0",
 }
 
 
@@ -68,13 +68,7 @@ def components(sbom, purl_type):
 
 def test_make_sbom_lists_exactly_the_locked_python_packages_and_the_debian_packages(prod_image, tmp_path):
     sbom_file = tmp_path / "sbom.cdx.json"
-    result = subprocess.run(
-        ["make", "sbom", f"IMAGE={IMAGE}", f"SBOM={sbom_file}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = make(REPO, "sbom", f"IMAGE={IMAGE}", f"SBOM={sbom_file}", timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
 
     sbom = json.loads(sbom_file.read_text())

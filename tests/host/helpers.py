@@ -1,4 +1,9 @@
-"""Fixtures that build the images and run containers through the docker CLI."""
+"""What the host-side tests and bench/ share: docker, HTTP, copies of the repository, PostgreSQL.
+
+Plain functions without pytest, so that bench/ imports them too; the fixtures
+built on them are in conftest.py. Test modules import from here, never from
+each other or from conftest.
+"""
 
 import json
 import os
@@ -11,8 +16,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("IMAGE", "notes")
@@ -54,6 +57,7 @@ def http(method, url, body=None, timeout=10):
 
 
 def wait_for_http(url, timeout=30):
+    """Polls url until it answers at all; returns what http() returns."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -61,13 +65,18 @@ def wait_for_http(url, timeout=30):
         except (urllib.error.URLError, ConnectionError, OSError):
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.25)
+            # Often: bench/ measures start-up times with this.
+            time.sleep(0.05)
+
+
+def compose_config(repo=REPO):
+    """The compose file of this repository or a copy, as `docker compose config` resolves it (.env included)."""
+    return json.loads(docker("compose", "--project-directory", str(repo), "config", "--format", "json").stdout)
 
 
 def compose_image(service):
     """The image docker-compose.yml gives a service: where the PostgreSQL tag is written for every local use."""
-    config = docker("compose", "--file", str(REPO / "docker-compose.yml"), "config", "--format", "json").stdout
-    return json.loads(config)["services"][service]["image"]
+    return compose_config()["services"][service]["image"]
 
 
 def dockerfile_base_image(stage):
@@ -83,26 +92,10 @@ def build_image(target):
     return tag
 
 
-@pytest.fixture(scope="session")
-def prod_image():
-    return build_image("prod")
+def copy_repository(name):
+    """A copy of the repository's files as a fresh clone has them, at .cache/<name>, to edit freely.
 
-
-@pytest.fixture(scope="session")
-def dev_image():
-    return build_image("dev")
-
-
-@pytest.fixture(scope="session")
-def export_image():
-    return build_image("export")
-
-
-@pytest.fixture
-def repo_copy():
-    """A copy of the repository's files as a fresh clone has them, to edit freely.
-
-    Kept under .cache (ignored by git and Docker) rather than the system temp
+    Under .cache (ignored by git and Docker) rather than the system temp
     folder, whose private permissions would hide it from the container's user.
     """
     files = subprocess.run(
@@ -112,23 +105,24 @@ def repo_copy():
         text=True,
         check=True,
     ).stdout.split("\0")
-    copy = REPO / ".cache" / unique_name("repo")
-    for name in filter(None, files):
-        if (REPO / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, copy / name)
+    copy = REPO / ".cache" / name
+    for path in filter(None, files):
+        if (REPO / path).is_file():
+            (copy / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / path, copy / path)
     for path in [copy, *copy.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    yield copy
-    shutil.rmtree(copy)
+    return copy
 
 
-@pytest.fixture(scope="module")
-def network():
-    name = unique_name("net")
-    docker("network", "create", name)
-    yield name
-    docker("network", "rm", name, check=False)
+# What `make test-host IMAGE=... PYTEST_ARGS=...` hands down, in the environment, to every make below it.
+OUTER_MAKE_VARIABLES = {"IMAGE", "PYTEST_ARGS", "TEST_PROJECT", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+
+
+def make(repo, *args, timeout=300):
+    """Runs make in a copy of the repository as a make of its own, with the defaults of the copy's Makefile."""
+    env = {name: value for name, value in os.environ.items() if name not in OUTER_MAKE_VARIABLES}
+    return subprocess.run(["make", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 class Postgres:
@@ -171,7 +165,8 @@ class Postgres:
 
     def query(self, sql):
         """The rows of a query, as lists of strings."""
-        output = self.pg("psql", "--username=notes", "--dbname=notes", "--no-align", "--tuples-only", "-c", sql).stdout
+        psql = ["psql", "--username=notes", "--dbname=notes", "--no-align", "--tuples-only"]
+        output = self.pg(*psql, "-c", sql).stdout
         return [line.split("|") for line in output.splitlines()]
 
     def pg(self, *command, check=True):
@@ -181,52 +176,5 @@ class Postgres:
         docker("rm", "--force", "--volumes", self.name, check=False)
 
 
-@pytest.fixture(scope="module")
-def database(network):
-    postgres = Postgres(network)
-    yield postgres
-    postgres.remove()
-
-
-@pytest.fixture(scope="module")
-def database_url(database):
-    return database.url
-
-
-@pytest.fixture(scope="module")
-def prod_env(database_url):
-    """What an operator sets to run the prod image."""
-    return {
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
-        "DATABASE_URL": database_url,
-    }
-
-
 def env_args(env):
     return [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
-
-
-@pytest.fixture
-def run_prod(prod_image, network, prod_env):
-    """Starts prod containers on the test network, port 8000 published on a free loopback port."""
-    started = []
-
-    def run(*command, extra_args=()):
-        name, port = unique_name("app"), free_port()
-        options = ["--detach", "--name", name, "--network", network, "-p", f"127.0.0.1:{port}:8000"]
-        docker("run", *options, *env_args(prod_env), *extra_args, prod_image, *command)
-        started.append(name)
-        return name, f"http://127.0.0.1:{port}"
-
-    yield run
-    for name in started:
-        docker("rm", "--force", name, check=False)
-
-
-@pytest.fixture(scope="module")
-def migrated(prod_image, network, prod_env):
-    """Migrations applied the production way: a one-off run of the prod image."""
-    migrate = ["python", "manage.py", "migrate", "--no-input"]
-    result = docker("run", "--rm", "--network", network, *env_args(prod_env), prod_image, *migrate)
-    assert "Applying app.0001_initial... OK" in result.stdout

@@ -5,7 +5,7 @@ In a module of its own: its database is stopped, so no other test may share it.
 
 import time
 
-from conftest import docker, http, wait_for_http
+from helpers import docker, http, wait_for_http
 
 # Every kind of request that needs the database, each sent a few times so that
 # more than one of uWSGI's workers (each with its own connection) answers.
@@ -51,7 +51,7 @@ def test_database_outage_is_503_and_the_service_recovers_by_itself(run_prod, mig
         assert http("GET", f"{url}/api/notes/{note['id']}/")[2] == note
     assert http("POST", f"{url}/api/notes/", {"title": "after the outage"})[0] == 201
     assert container_started_at(name) == started_at, "the container was restarted"
-    assert database.query("SELECT title FROM app_note ORDER BY id") == [["before the outage"], ["after the outage"]]
+    assert database.query("SELECT title FROM notes_note ORDER BY id") == [["before the outage"], ["after the outage"]]
 
 
 def container_started_at(name):

@@ -11,6 +11,13 @@ def problem(status, detail, **extra):
     return JsonResponse({**body, **extra}, status=status, content_type="application/problem+json")
 
 
+def method_not_allowed(method, allowed):
+    """The 405 answer, with the Allow header listing the methods the path does support."""
+    response = problem(405, f"{method} is not allowed here.")
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
 # Django's error handlers (see config/urls.py), replacing its HTML pages.
 def bad_request(request, exception):
     return problem(400, "The request could not be understood.")

@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class NotesConfig(AppConfig):
-    name = "app"
+    name = "app.notes"

@@ -4,13 +4,18 @@ import re
 import subprocess
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 # Each case: a file, an edit that introduces one finding, and what the failure says.
 FINDINGS = {
     "hadolint": ("Dockerfile", lambda text: text + "RUN cd /tmp\n", "DL3003"),
-    "ruff check": ("app/views.py", lambda text: "import os\n" + text, "F401"),
-    "ruff format": ("app/views.py", lambda text: text + "UNFORMATTED = [1,2]\n", "reformat"),
+    "import-linter": (
+        "app/api/views.py",
+        lambda text: text + "from app.notes.models import Note  # noqa: E402, F401\n",
+        "app.api is not allowed to import app.notes",
+    ),
+    "ruff check": ("app/api/views.py", lambda text: "import os\n" + text, "F401"),
+    "ruff format": ("app/api/views.py", lambda text: text + "UNFORMATTED = [1,2]\n", "reformat"),
     "shellcheck": (".ci/run", lambda text: text + "echo $1\n", "SC2086"),
     "zizmor": (".github/workflows/ci.yml", lambda text: re.sub(r"checkout@\w+", "checkout@main", text), "unpinned"),
     "actionlint": (".github/workflows/ci.yml", lambda text: text.replace("runs-on:", "run-on:", 1), "run-on"),

@@ -1,0 +1,71 @@
+"""`make rename NAME=<name>`: gives a copy of the template its own name, in one step.
+
+The name is the project's identity: the image name (IMAGE in the Makefile, the
+tags in the workflow and the docs), the compose database's name and user, and
+the README's title. The example app (app/notes, the /api/notes/ routes) is not
+renamed: it is code you replace, not a name. Run it again to rename again.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+# The files that hold the name. tests/host/test_template.py fails if another file does.
+FILES = [
+    "Makefile",
+    "Dockerfile",
+    "docker-compose.yml",
+    ".env.example",
+    ".github/workflows/ci.yml",
+    "README.md",
+    "docs/*.md",
+]
+FILES += ["tests/host/*.py", "bench/*.py"]
+# Lowercase letters, digits and underscores, starting with a letter: an image
+# name and an unquoted PostgreSQL name both accept it as it is.
+VALID_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+def current_name():
+    return re.search(r"^IMAGE \?= (\w+)$", (REPO / "Makefile").read_text(), re.MULTILINE)[1]
+
+
+def rules(old, new):
+    """(pattern, replacement) pairs that turn each written form of the old name into the new one."""
+    old = re.escape(old)
+    return [
+        # The Makefile's default image, and the host-side tests' one.
+        (rf"^IMAGE \?= {old}$", f"IMAGE ?= {new}"),
+        (rf'(os\.environ\.get\("IMAGE", "){old}"', rf'\g<1>{new}"'),
+        # Image tags and container names.
+        (rf"\b{old}:(prod|dev|export)\b", rf"{new}:\1"),
+        (rf"(--name |docker logs ){old}\b", rf"\g<1>{new}"),
+        # The image's OCI title label.
+        (rf"^(LABEL org\.opencontainers\.image\.title=){old}\b", rf"\g<1>{new}"),
+        # The database's user, password and name, wherever they are written.
+        (rf"postgres://{old}:{old}@([\w.]+):5432/{old}\b", rf"postgres://{new}:{new}@\1:5432/{new}"),
+        (rf'(POSTGRES_(?:USER|PASSWORD|DB)"?[:=] ?"?){old}\b', rf"\g<1>{new}"),
+        (rf"--(username|dbname)={old}\b", rf"--\1={new}"),
+    ]
+
+
+def main(new):
+    if not VALID_NAME.fullmatch(new):
+        sys.exit(
+            f"NAME must be a lowercase identifier (a-z, 0-9 and _, starting with a letter, at most 63), not {new!r}: "
+            "make rename NAME=inventory"
+        )
+    old = current_name()
+    for path in sorted({path for pattern in FILES for path in REPO.glob(pattern)}):
+        text = path.read_text()
+        for pattern, replacement in rules(old, new):
+            text = re.sub(pattern, replacement, text, flags=re.MULTILINE)
+        if path.name == "README.md":
+            text = re.sub(r"\A# .*", f"# {new}", text)
+        path.write_text(text)
+    print(f"Renamed {old} to {new}. Review the change (git diff), then run make test.")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

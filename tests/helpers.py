@@ -1,0 +1,43 @@
+"""What the in-image tests share: a JSON client, and the check of an error response.
+
+Test modules import from here, never from each other or from conftest.py.
+"""
+
+import json
+
+
+class JsonClient:
+    """Django's test client, speaking JSON: the requests a real API client sends."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def request(self, method, path, body=None, **kwargs):
+        if body is not None:
+            kwargs.setdefault("content_type", "application/json")
+            # Set as a header too: the test client drops the Content-Type of an empty body, a real client does not.
+            kwargs.setdefault("CONTENT_TYPE", kwargs["content_type"])
+            kwargs["data"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return getattr(self.client, method)(path, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("get", path, **kwargs)
+
+    def post(self, path, body=None, **kwargs):
+        return self.request("post", path, body, **kwargs)
+
+    def patch(self, path, body=None, **kwargs):
+        return self.request("patch", path, body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("delete", path, **kwargs)
+
+
+def assert_problem(response, status):
+    """The response is an RFC 9457 problem with this status; returns its body."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    return body

@@ -1,0 +1,84 @@
+"""Fixtures that build the images and run containers, on the helpers in helpers.py."""
+
+import secrets
+import shutil
+
+import pytest
+from helpers import Postgres, build_image, copy_repository, docker, env_args, free_port, unique_name
+
+
+@pytest.fixture(scope="session")
+def prod_image():
+    return build_image("prod")
+
+
+@pytest.fixture(scope="session")
+def dev_image():
+    return build_image("dev")
+
+
+@pytest.fixture(scope="session")
+def export_image():
+    return build_image("export")
+
+
+@pytest.fixture
+def repo_copy():
+    """A copy of the repository, removed afterwards (see copy_repository)."""
+    copy = copy_repository(unique_name("repo"))
+    yield copy
+    shutil.rmtree(copy)
+
+
+@pytest.fixture(scope="module")
+def network():
+    name = unique_name("net")
+    docker("network", "create", name)
+    yield name
+    docker("network", "rm", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def database(network):
+    postgres = Postgres(network)
+    yield postgres
+    postgres.remove()
+
+
+@pytest.fixture(scope="module")
+def database_url(database):
+    return database.url
+
+
+@pytest.fixture(scope="module")
+def prod_env(database_url):
+    """What an operator sets to run the prod image."""
+    return {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "DATABASE_URL": database_url,
+    }
+
+
+@pytest.fixture
+def run_prod(prod_image, network, prod_env):
+    """Starts prod containers on the test network, port 8000 published on a free loopback port."""
+    started = []
+
+    def run(*command, extra_args=()):
+        name, port = unique_name("app"), free_port()
+        options = ["--detach", "--name", name, "--network", network, "-p", f"127.0.0.1:{port}:8000"]
+        docker("run", *options, *env_args(prod_env), *extra_args, prod_image, *command)
+        started.append(name)
+        return name, f"http://127.0.0.1:{port}"
+
+    yield run
+    for name in started:
+        docker("rm", "--force", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def migrated(prod_image, network, prod_env):
+    """Migrations applied the production way: a one-off run of the prod image."""
+    migrate = ["python", "manage.py", "migrate", "--no-input"]
+    docker("run", "--rm", "--network", network, *env_args(prod_env), prod_image, *migrate)
