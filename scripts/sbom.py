@@ -21,7 +21,7 @@ def python_packages(tools):
     # folder, not PYTHONPATH: the interpreter that cyclonedx-py then asks for the
     # environment's sys.path inherits the environment and would list the tools too.
     command = [sys.executable, "-m", "cyclonedx_py", "environment", "--spec-version", SPEC_VERSION, sys.executable]
-    return json.loads(subprocess.run(command, cwd=tools, capture_output=True, text=True, check=True).stdout)
+    return json.loads(subprocess.run(command, cwd=tools, stdout=subprocess.PIPE, text=True, check=True).stdout)
 
 
 def debian_packages(package_url):
