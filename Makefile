@@ -22,10 +22,12 @@ RELEASE_TOOLS := .cache/release-tools
 SBOM ?= sbom.cdx.json
 # The shell scripts that shellcheck checks: add yours here.
 SHELL_SCRIPTS := .ci/run
+# Where `make lint` writes the Kubernetes manifests as kubectl renders them.
+RENDERED := .cache/kubernetes
 
 .DEFAULT_GOAL := help
-.PHONY: help build up init watch down logs shell migrate test test-app test-host rename bench loadtest lock \
-	lint lint-lock sbom audit build-arm64 test-arm64 clean
+.PHONY: help build up init watch down logs shell migrate test test-app test-host rename bench loadtest memory lock \
+	lint lint-kubernetes lint-lock sbom audit build-arm64 test-arm64 clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -70,7 +72,8 @@ test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS
 		status=$$?; docker compose -p $(TEST_PROJECT) down --volumes; exit $$status
 
 # PYTEST_ARGS picks tests here too, e.g. PYTEST_ARGS="tests/host/test_image.py -k budget".
-test-host: $(TEST_VENV)/bin/pytest ## Test the images, containers, compose stack, linters and template from the host
+# The linters' venv too: its kubectl renders the Kubernetes manifests for the tests.
+test-host: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor ## Test the images, containers, compose stack, linters and template from the host
 	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
 
 # Not part of `make test`: emulation makes the build take over an hour (docs/release.md).
@@ -99,13 +102,16 @@ bench: ## Build the naive "before" and prod side by side and compare them (clear
 loadtest: ## Measure throughput and latency of prod against PostgreSQL, next to a bare WSGI app
 	cd bench && python3 loadtest.py
 
+memory: ## Measure the memory of prod under load and of a migration (the Kubernetes requests and limits)
+	cd bench && python3 memory.py
+
 # The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
 lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)
 	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
 
-lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and its import contracts), shell, workflow, Dependabot and compose files
+lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and its import contracts), shell, workflow, Dependabot, compose and Kubernetes files
 	$(LINT_VENV)/bin/hadolint Dockerfile
 	$(LINT_VENV)/bin/lint-imports --no-logo --cache-dir .cache/import-linter
 	$(LINT_VENV)/bin/ruff check .
@@ -121,6 +127,19 @@ lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and 
 		grep -qFw -- "$$pin" .pre-commit-config.yaml \
 		|| { echo "requirements-lint.in pins $$pin; .pre-commit-config.yaml must use the same version."; exit 1; }; \
 	done
+	@$(MAKE) --no-print-directory lint-kubernetes
+
+# deploy/kubernetes, rendered as `kubectl kustomize` does (offline), checked against
+# the Kubernetes API's schemas and by checkov's policies (on the overlay, which has an
+# image tag and a namespace). Also the git hook's command, with the hook's venv as LINT_VENV.
+lint-kubernetes:
+	rm -rf $(RENDERED) && mkdir -p $(RENDERED)
+	$(LINT_VENV)/bin/kubectl kustomize deploy/kubernetes/base >$(RENDERED)/base.yaml
+	$(LINT_VENV)/bin/kubectl kustomize deploy/kubernetes/overlays/example >$(RENDERED)/example.yaml
+	@# --quiet prints only warnings and errors; a warning (a kind it has no schema for) fails too.
+	@out=$$($(LINT_VENV)/bin/kubernetes-validate --strict --quiet $(RENDERED)/*.yaml 2>&1) && [ -z "$$out" ] \
+		|| { echo "$$out"; echo "kubernetes-validate: the manifests above are invalid."; exit 1; }
+	$(LINT_VENV)/bin/checkov --config-file deploy/kubernetes/checkov.yaml --file $(RENDERED)/example.yaml
 
 # The linters are installed with their hashes, in a venv that leaves the host's Python alone.
 $(LINT_VENV)/bin/zizmor: requirements-lint.txt

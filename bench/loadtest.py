@@ -119,6 +119,14 @@ def seed(port, notes=20):
         urllib.request.urlopen(request).close()
 
 
+def build_images():
+    """The prod image and wrk's, which memory.py uses too."""
+    docker("build", "--quiet", "--target", "prod", "--tag", PROD_IMAGE, str(REPO))
+    docker(
+        "build", "--quiet", "--file", str(REPO / "bench" / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(REPO / "bench")
+    )
+
+
 def configuration(text):
     processes, threads = text.split("x")
     return int(processes), int(threads)
@@ -134,10 +142,7 @@ def main():
     parser.add_argument("--port", type=int, default=18080, help="loopback port for seeding and health checks")
     args = parser.parse_args()
 
-    docker("build", "--quiet", "--target", "prod", "--tag", PROD_IMAGE, str(REPO))
-    docker(
-        "build", "--quiet", "--file", str(REPO / "bench" / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(REPO / "bench")
-    )
+    build_images()
     results = run(args)
     settings = {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 2}
     info = machine()

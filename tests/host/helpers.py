@@ -44,10 +44,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def http(method, url, body=None, timeout=10):
+def http(method, url, body=None, timeout=10, headers=None):
     """Sends a request; returns (status, headers, parsed JSON body or None)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, headers, raw = response.status, response.headers, response.read()
