@@ -76,7 +76,7 @@ test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS
 test-host: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor ## Test the images, containers, compose stack, linters and template from the host
 	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
 
-# Not part of `make test`: emulation makes the build take over an hour (docs/release.md).
+# Not part of `make test`: emulated, the build takes the better part of an hour or more (docs/release.md).
 build-arm64: ## Build prod for linux/arm64 under QEMU emulation as notes:prod-arm64 (slow, see docs/release.md)
 	docker buildx build --platform linux/arm64 --target prod -t $(IMAGE):prod-arm64 --load .
 
