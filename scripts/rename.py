@@ -14,7 +14,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # The files that hold the name. tests/host/test_template.py fails if another file does.
-FILES = ["Makefile", "docker-compose.yml", ".env.example", ".github/workflows/ci.yml", "README.md", "docs/*.md"]
+FILES = [
+    "Makefile",
+    "Dockerfile",
+    "docker-compose.yml",
+    ".env.example",
+    ".github/workflows/ci.yml",
+    "README.md",
+    "docs/*.md",
+]
 FILES += ["tests/host/*.py", "bench/*.py"]
 # In the Kubernetes manifests every whole word of the name is the name.
 KUBERNETES_FILES = "deploy/kubernetes/**/*.yaml"
@@ -37,6 +45,8 @@ def rules(old, new):
         # Image tags and container names.
         (rf"\b{old}:(prod|dev|export)\b", rf"{new}:\1"),
         (rf"(--name |docker logs ){old}\b", rf"\g<1>{new}"),
+        # The image's OCI title label.
+        (rf"^(LABEL org\.opencontainers\.image\.title=){old}\b", rf"\g<1>{new}"),
         # The database's user, password and name, wherever they are written.
         (rf"postgres://{old}:{old}@([\w.]+):5432/{old}\b", rf"postgres://{new}:{new}@\1:5432/{new}"),
         (rf'(POSTGRES_(?:USER|PASSWORD|DB)"?[:=] ?"?){old}\b', rf"\g<1>{new}"),
