@@ -55,6 +55,10 @@ FROM python:3.14-slim AS base
 # apt's downloads and lists live in cache mounts, kept between builds and never
 # in the image; the base image's docker-clean rule would delete them.
 # pip is removed: nothing installs packages at run time.
+# The standard library is compiled to bytecode here, once: Docker Hub's python
+# images ship none, and a read-only container cannot cache what it compiles,
+# so every start would compile each module it imports again (`make loadtest`
+# measures the difference).
 # No setuid/setgid programs (su, mount, passwd...): nothing in a container
 # should be able to gain privileges.
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -64,6 +68,7 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
  && apt-get upgrade -y \
  && apt-get install -y --no-install-recommends libpq5 \
  && python -m pip uninstall --yes --root-user-action=ignore pip \
+ && python -m compileall -q -j 0 "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')" \
  && find / -xdev -type f -perm /6000 -exec chmod ug-s {} + \
  && groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
@@ -85,6 +90,18 @@ COPY --from=builder /opt/venv /opt/venv
 COPY manage.py ./
 COPY config config
 COPY app app
+# OCI labels: what the image is and where it came from. The release workflow
+# passes the variable ones as build arguments; a local build leaves them empty.
+# Declared after the COPYs, so a new revision or date rebuilds no layer.
+# The title is the project's name (`make rename` changes it), licenses the SPDX id of LICENSE.
+ARG VERSION="" REVISION="" CREATED="" SOURCE=""
+LABEL org.opencontainers.image.title=notes \
+      org.opencontainers.image.description="A Django JSON API for notes, served by uWSGI" \
+      org.opencontainers.image.licenses="MIT-0" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
 USER 10001:10001
 CMD ["uwsgi", "--ini", "config/uwsgi.ini"]
 

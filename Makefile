@@ -15,17 +15,22 @@ PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
 PYTHON_IMAGE := $(shell sed -n 's/^FROM \(python:[^ ]*\) AS builder$$/\1/p' Dockerfile)
 TEST_VENV := .cache/host-tests-venv
 LINT_VENV := .cache/lint-venv
-# uv compiles requirements-lint.in into requirements-lint.txt (`make lint-lock`).
+# uv compiles requirements-lint.in and requirements-release.in into their .txt (`make lint-lock`).
 UV_VERSION := 0.13.8
+# The release tools run inside the prod image: PYTHON_IMAGE installs them, for prod's Python.
+RELEASE_TOOLS := .cache/release-tools
+SBOM ?= sbom.cdx.json
 # The shell scripts that shellcheck checks: add yours here.
 SHELL_SCRIPTS := .ci/run
+# Where `make lint` writes the Kubernetes manifests as kubectl renders them.
+RENDERED := .cache/kubernetes
 
 .DEFAULT_GOAL := help
-.PHONY: help build up init watch down logs shell migrate test test-app test-host rename bench loadtest lock \
-	lint lint-lock clean
+.PHONY: help build up init watch down logs shell migrate test test-app test-host rename bench loadtest memory lock \
+	lint lint-kubernetes lint-lock sbom audit build-arm64 test-arm64 clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build the prod and dev images (notes:prod, notes:dev)
 	docker build --target prod -t $(IMAGE):prod .
@@ -67,8 +72,16 @@ test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS
 		status=$$?; docker compose -p $(TEST_PROJECT) down --volumes; exit $$status
 
 # PYTEST_ARGS picks tests here too, e.g. PYTEST_ARGS="tests/host/test_image.py -k budget".
-test-host: $(TEST_VENV)/bin/pytest ## Test the images, containers, compose stack, linters and template from the host
+# The linters' venv too: its kubectl renders the Kubernetes manifests for the tests.
+test-host: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor ## Test the images, containers, compose stack, linters and template from the host
 	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
+
+# Not part of `make test`: emulated, the build takes the better part of an hour or more (docs/release.md).
+build-arm64: ## Build prod for linux/arm64 under QEMU emulation as notes:prod-arm64 (slow, see docs/release.md)
+	docker buildx build --platform linux/arm64 --target prod -t $(IMAGE):prod-arm64 --load .
+
+test-arm64: $(TEST_VENV)/bin/pytest ## Build prod for arm64 and test it, emulated, against PostgreSQL (slow)
+	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest tests/host -m arm64
 
 # The host's test runner comes from Pipfile.lock too (its dev packages, exported
 # by the Dockerfile's export stage), in a venv that leaves the host's Python alone.
@@ -86,8 +99,11 @@ rename: ## Give a copy of this template its own name: make rename NAME=inventory
 bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
 	cd bench && python3 bench.py
 
-loadtest: ## Measure throughput and latency of prod against PostgreSQL, next to a bare WSGI app
+loadtest: ## Measure prod against PostgreSQL next to gunicorn and a bare WSGI app: throughput, a profile, start-up
 	cd bench && IMAGE=$(IMAGE) python3 loadtest.py
+
+memory: ## Measure the memory of prod under load and of a migration (the Kubernetes requests and limits)
+	cd bench && IMAGE=$(IMAGE) python3 memory.py
 
 # The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
 lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)
@@ -95,7 +111,7 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
 
-lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and its import contracts), shell, workflow, Dependabot and compose files
+lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and its import contracts), shell, workflow, Dependabot, compose and Kubernetes files
 	$(LINT_VENV)/bin/hadolint Dockerfile
 	$(LINT_VENV)/bin/lint-imports --no-logo --cache-dir .cache/import-linter
 	$(LINT_VENV)/bin/ruff check .
@@ -111,6 +127,19 @@ lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and 
 		grep -qFw -- "$$pin" .pre-commit-config.yaml \
 		|| { echo "requirements-lint.in pins $$pin; .pre-commit-config.yaml must use the same version."; exit 1; }; \
 	done
+	@$(MAKE) --no-print-directory lint-kubernetes
+
+# deploy/kubernetes, rendered as `kubectl kustomize` does (offline), checked against
+# the Kubernetes API's schemas and by checkov's policies (on the overlay, which has an
+# image tag and a namespace). Also the git hook's command, with the hook's venv as LINT_VENV.
+lint-kubernetes:
+	rm -rf $(RENDERED) && mkdir -p $(RENDERED)
+	$(LINT_VENV)/bin/kubectl kustomize deploy/kubernetes/base >$(RENDERED)/base.yaml
+	$(LINT_VENV)/bin/kubectl kustomize deploy/kubernetes/overlays/example >$(RENDERED)/example.yaml
+	@# --quiet prints only warnings and errors; a warning (a kind it has no schema for) fails too.
+	@out=$$($(LINT_VENV)/bin/kubernetes-validate --strict --quiet $(RENDERED)/*.yaml 2>&1) && [ -z "$$out" ] \
+		|| { echo "$$out"; echo "kubernetes-validate: the manifests above are invalid."; exit 1; }
+	$(LINT_VENV)/bin/checkov --config-file deploy/kubernetes/checkov.yaml --file $(RENDERED)/example.yaml
 
 # The linters are installed with their hashes, in a venv that leaves the host's Python alone.
 $(LINT_VENV)/bin/zizmor: requirements-lint.txt
@@ -119,14 +148,36 @@ $(LINT_VENV)/bin/zizmor: requirements-lint.txt
 	$(LINT_VENV)/bin/pip install --quiet --require-hashes -r requirements-lint.txt
 
 # uv, in a container so that any host works, resolves for every platform and Python 3.11 and newer.
-lint-lock: ## Re-pin requirements-lint.txt after editing requirements-lint.in
+lint-lock: ## Re-pin requirements-lint.txt and requirements-release.txt after editing their .in files
 	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
 		sh -c 'python -m venv /tmp/uv && /tmp/uv/bin/pip install --quiet uv==$(UV_VERSION) \
-		&& /tmp/uv/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
-		--output-file requirements-lint.txt requirements-lint.in'
+		&& for tools in requirements-lint requirements-release; do /tmp/uv/bin/uv pip compile --quiet \
+		--universal --python-version 3.11 --generate-hashes --output-file $$tools.txt $$tools.in || exit 1; done'
+
+sbom: $(RELEASE_TOOLS)/installed ## Write sbom.cdx.json: a CycloneDX SBOM of the prod image's Python and Debian packages
+	docker build --target prod -t $(IMAGE):prod .
+	docker run --rm -v "$(CURDIR)/scripts/sbom.py:/sbom.py:ro" -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" \
+		$(IMAGE):prod python /sbom.py /release-tools $(IMAGE):prod >$(SBOM).tmp
+	mv $(SBOM).tmp $(SBOM)
+
+# Not part of `make test`: without its advisory database (unreachable on some
+# networks) pip-audit could check nothing, and --strict makes that a failure.
+audit: $(RELEASE_TOOLS)/installed ## Check the locked production packages for known vulnerabilities (needs PyPI's advisories)
+	docker build --quiet --target export -t $(IMAGE):export . >/dev/null
+	docker run --rm $(IMAGE):export cat requirements.txt >$(RELEASE_TOOLS)/requirements.txt
+	docker run --rm -e HOME=/tmp -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" -w /release-tools $(PYTHON_IMAGE) \
+		python -m pip_audit --strict --disable-pip --require-hashes --progress-spinner off -r requirements.txt
+
+# The tools with their hashes, in a folder that is mounted into the containers that run them.
+$(RELEASE_TOOLS)/installed: requirements-release.txt Dockerfile
+	rm -rf $(RELEASE_TOOLS)
+	mkdir -p $(RELEASE_TOOLS)
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" $(PYTHON_IMAGE) \
+		pip install --quiet --require-hashes --target /src/$(RELEASE_TOOLS) -r /src/requirements-release.txt
+	touch $@
 
 clean: ## Remove the stacks, their volumes, the images and local caches
 	docker compose down --volumes --remove-orphans
 	docker compose -p $(TEST_PROJECT) down --volumes --remove-orphans
-	-docker image rm $(IMAGE):prod $(IMAGE):dev $(IMAGE):export
+	-docker image rm $(IMAGE):prod $(IMAGE):dev $(IMAGE):export $(IMAGE):prod-arm64
 	rm -rf .cache

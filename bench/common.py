@@ -10,7 +10,16 @@ from pathlib import Path
 # docker, HTTP and the like are the host-side tests' helpers, one copy of each;
 # bench.py and loadtest.py import them from here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host"))
-from helpers import IMAGE, REPO, compose_image, docker, env_args, free_port, wait_for_http  # noqa: E402, F401
+from helpers import (  # noqa: E402, F401
+    IMAGE,
+    REPO,
+    compose_image,
+    docker,
+    dockerfile_base_image,
+    env_args,
+    free_port,
+    wait_for_http,
+)
 
 RESULTS = REPO / "bench" / "results"
 

@@ -1,20 +1,31 @@
-"""`make loadtest`: requests per second and latency of the prod image, next to a bare WSGI app.
+"""`make loadtest`: throughput, latency and start-up of the prod image, next to gunicorn and a bare WSGI app.
 
-For each uWSGI configuration (processes x threads, behind uWSGI's HTTP router
-as the image runs, or with ":direct" without it) it runs, one after the other
-and under the same uwsgi.ini: the prod image serving `GET /api/notes/` (a page
-of 20 notes from PostgreSQL), then the same image serving bench/hello.py. wrk
-(from Debian's packages, in a container) drives each for the same time with the
-same connections. PostgreSQL, the app and wrk share one network namespace, so
-all traffic stays on its loopback interface.
+For each server and configuration: the prod image's app serving
+`GET /api/notes/` (a page of 20 notes from PostgreSQL), then the same server
+with the same settings serving bench/hello.py, a bare WSGI app; in rounds, with
+the servers' order rotating from round to round, and the medians reported. The
+servers: uWSGI with config/uwsgi.ini as in production, at several processes x
+threads; gunicorn (a benchmark-only install, bench/gunicorn.Dockerfile) as the
+templates that choose it configure it: 2 workers per core, sync workers, and
+gthread workers with 4 threads each. wrk (from Debian's packages, in a
+container) drives each for the same time with the same connections.
+PostgreSQL, the app and wrk share one network namespace, so all traffic stays
+on its loopback interface.
 
-Prints a Markdown table and writes everything to bench/results/loadtest.json.
+Then it profiles one `GET /api/notes/` layer by layer (bench/request_profile.py)
+and measures start-up, `docker run` to the first 200 from /healthz and from the
+API, with and without the bytecode compiled at build time.
+
+Prints Markdown tables and writes everything to bench/results/loadtest.json.
+Image tags and container names start with $IMAGE (default "notes").
 """
 
 import argparse
 import json
+import os
 import re
 import secrets
+import statistics
 import sys
 import time
 import urllib.request
@@ -25,31 +36,65 @@ from common import (
     compose_image,
     describe,
     docker,
+    dockerfile_base_image,
     env_args,
-    free_port,
     machine,
     markdown_table,
     save,
     wait_for_http,
 )
 
-# Tagged after IMAGE (as `make` sets it), so that runs from different checkouts never share a tag.
 PROD_IMAGE = f"{IMAGE}-bench:prod"
+GUNICORN_IMAGE = f"{IMAGE}-bench:gunicorn"
+NO_BYTECODE_IMAGE = f"{IMAGE}-bench:no-bytecode"
 WRK_IMAGE = f"{IMAGE}-bench:wrk"
 DATABASE_URL = "postgres://notes:notes@127.0.0.1:5432/notes"
+API_APP, BARE_APP = "config.wsgi:application", "hello:application"
+BENCH = REPO / "bench"
+HELLO_MOUNT = ["-v", f"{BENCH / 'hello.py'}:/app/hello.py:ro"]
+PROFILE_MOUNT = ["-v", f"{BENCH / 'request_profile.py'}:/app/request_profile.py:ro"]
+
+
+def uwsgi(processes, threads):
+    """uWSGI as the prod image runs it, at processes x threads."""
+    return {
+        "server": "uWSGI",
+        "processes": processes,
+        "threads": threads,
+        "image": PROD_IMAGE,
+        "env": {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads},
+        "command": lambda app: ["uwsgi", "--ini", "config/uwsgi.ini", "--module", app],
+    }
+
+
+def gunicorn(workers, threads):
+    """gunicorn as nickjj/docker-django-example's config/gunicorn.py sets it up.
+
+    Workers by core count (WEB_CONCURRENCY, 2 per core), threads from
+    PYTHON_MAX_THREADS (more than one means gthread workers), the access log
+    on stdout (uWSGI logs every request too). cookiecutter-django runs
+    `gunicorn config.wsgi` with gunicorn's defaults, which read WEB_CONCURRENCY as well.
+    """
+    worker_class = "gthread" if threads > 1 else "sync"
+    return {
+        "server": f"gunicorn {worker_class}",
+        "processes": workers,
+        "threads": threads,
+        "image": GUNICORN_IMAGE,
+        "env": {},
+        "command": lambda app: [
+            "python", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "--workers", str(workers),
+            "--threads", str(threads), "--worker-class", worker_class, "--access-logfile", "-", app,
+        ],
+    }  # fmt: skip
 
 
 def start_database(port):
     """PostgreSQL, whose network namespace the app and wrk join; port 8000 published for seeding."""
-    name = f"notes-loadtest-{secrets.token_hex(4)}"
-    credentials = {
-        "POSTGRES_USER": "notes",
-        "POSTGRES_PASSWORD": "notes",
-        "POSTGRES_DB": "notes",
-    }
-    docker(
-        "run", "--detach", "--name", name, "-p", f"127.0.0.1:{port}:8000", *env_args(credentials), compose_image("db")
-    )
+    name = f"{IMAGE}-loadtest-{secrets.token_hex(4)}"
+    credentials = {"POSTGRES_USER": "notes", "POSTGRES_PASSWORD": "notes", "POSTGRES_DB": "notes"}
+    published = ["-p", f"127.0.0.1:{port}:8000"]
+    docker("run", "--detach", "--name", name, *published, *env_args(credentials), compose_image("db"))
     for _ in range(120):
         ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).stdout
         if "accepting connections" in ready:
@@ -58,17 +103,14 @@ def start_database(port):
     raise SystemExit("PostgreSQL did not start")
 
 
-def app_args(database, processes, threads, direct=False):
-    # direct: without uWSGI's HTTP router, the workers speak HTTP themselves (see uwsgi.ini).
-    return [
-        *(["-e", "UWSGI_HTTP_SOCKET=:8000"] if direct else []),
-        "--network", f"container:{database}",
-        "-e", f"DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}",
-        "-e", "DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost",
-        "-e", f"DATABASE_URL={DATABASE_URL}",
-        "-e", f"UWSGI_PROCESSES={processes}",
-        "-e", f"UWSGI_THREADS={threads}",
-    ]  # fmt: skip
+def app_args(database, env=None):
+    env = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": DATABASE_URL,
+        **(env or {}),
+    }
+    return ["--network", f"container:{database}", *env_args(env)]
 
 
 def wrk(database, path, seconds, connections):
@@ -94,33 +136,117 @@ def latency(output, percentile):
     return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit], 1)
 
 
-def serve(database, port, config, *hello):
-    """Starts the prod image in the database's network namespace; returns the container's name."""
-    name = docker("run", "--detach", *app_args(database, *config), *hello).stdout.strip()
+def serve(database, port, server, app, *mounts):
+    """Starts the server in the database's network namespace; returns the container's name."""
+    command = server["command"](app)
+    name = docker("run", "--detach", *app_args(database, server["env"]), *mounts, server["image"], *command).stdout
     wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
     return name
+
+
+def throughput(database, port, servers, seconds, connections, rounds):
+    """Each server's API and bare app, measured once per round, in an order that rotates each round.
+
+    On a machine doing other work too, load comes and goes: rounds spread it over
+    every server, and each row reports the medians of its rounds.
+    """
+    samples = {index: [] for index in range(len(servers))}
+    for round_number in range(rounds):
+        start = round_number * len(servers) // rounds
+        order = [*range(start, len(servers)), *range(start)]
+        for index in order:
+            server = servers[index]
+            label = f"{server['server']}, {server['processes']} x {server['threads']}"
+            print(f"loadtest: round {round_number + 1} of {rounds}: {label}", file=sys.stderr)
+            app = serve(database, port, server, API_APP)
+            seed(port)
+            api = wrk(database, "/api/notes/", seconds, connections)
+            docker("rm", "--force", app)
+            app = serve(database, port, server, BARE_APP, *HELLO_MOUNT)
+            hello = wrk(database, "/", seconds, connections)
+            docker("rm", "--force", app)
+            samples[index].append({"api": api, "hello": hello})
+    return [
+        {
+            **{key: server[key] for key in ("server", "processes", "threads")},
+            "api": medians([sample["api"] for sample in samples[index]]),
+            "hello": medians([sample["hello"] for sample in samples[index]]),
+            # Each round's API against the bare app measured right after it, then the median.
+            "api_to_bare": statistics.median(
+                sample["api"]["requests_per_s"] / sample["hello"]["requests_per_s"] for sample in samples[index]
+            ),
+            "rounds": samples[index],
+        }
+        for index, server in enumerate(servers)
+    ]
+
+
+def medians(runs):
+    """The median of each measure over the runs; errors are summed."""
+    return {
+        "requests_per_s": round(statistics.median(run["requests_per_s"] for run in runs)),
+        "p50_ms": round(statistics.median(run["p50_ms"] for run in runs), 1),
+        "p99_ms": round(statistics.median(run["p99_ms"] for run in runs), 1),
+        "errors": sum(run["errors"] for run in runs),
+    }
+
+
+def profile(database):
+    print("loadtest: profile of GET /api/notes/", file=sys.stderr)
+    command = ["python", "request_profile.py"]
+    output = docker("run", "--rm", *app_args(database), *PROFILE_MOUNT, PROD_IMAGE, *command).stdout
+    return json.loads(output)
+
+
+def start_up(database, port, runs):
+    """Median seconds from `docker run` to the first 200, run as in production (read-only root)."""
+    print("loadtest: start-up", file=sys.stderr)
+    times = {PROD_IMAGE: [], NO_BYTECODE_IMAGE: []}
+    for _ in range(runs):
+        for image, samples in times.items():
+            started = time.monotonic()
+            name = docker("run", "--detach", "--read-only", "--tmpfs", "/tmp", *app_args(database), image).stdout
+            first_ok(f"http://127.0.0.1:{port}/healthz")
+            healthz = time.monotonic() - started
+            first_ok(f"http://127.0.0.1:{port}/api/notes/")
+            samples.append((healthz, time.monotonic() - started))
+            docker("rm", "--force", name)
+    return {
+        label: {
+            "healthz_s": round(statistics.median(sample[0] for sample in times[image]), 2),
+            "api_s": round(statistics.median(sample[1] for sample in times[image]), 2),
+            "bytecode_mb": bytecode_mb(image),
+        }
+        for label, image in [("compiled at build time", PROD_IMAGE), ("not compiled", NO_BYTECODE_IMAGE)]
+    }
+
+
+def first_ok(url):
+    status = wait_for_http(url, timeout=60, interval=0.01)[0]
+    if status != 200:
+        raise SystemExit(f"{url} answered {status} first, not 200")
+
+
+def bytecode_mb(image):
+    """MB of bytecode in the image outside the venv (pip compiles the venv's packages as it installs them)."""
+    sizes = ["find", "/", "-xdev", "-path", "/opt/venv", "-prune", "-o", "-name", "*.pyc", "-printf", "%s\\n"]
+    output = docker("run", "--rm", "--user", "root", image, *sizes).stdout
+    return round(sum(int(size) for size in output.split()) / 1e6, 1)
 
 
 def run(args):
     port = args.port
     database = start_database(port)
     try:
-        docker("run", "--rm", *app_args(database, 1, 1), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
-        results = []
-        for config in args.configs:
-            print(f"loadtest: {describe_config(*config)}", file=sys.stderr)
-            app = serve(database, port, config, PROD_IMAGE)
-            seed(port)
-            api = wrk(database, "/api/notes/", args.seconds, args.connections)
-            docker("rm", "--force", app)
-            hello_file = ["-v", f"{REPO / 'bench' / 'hello.py'}:/app/hello.py:ro"]
-            hello_cmd = ["uwsgi", "--ini", "config/uwsgi.ini", "--module", "hello:application"]
-            app = serve(database, port, config, *hello_file, PROD_IMAGE, *hello_cmd)
-            hello = wrk(database, "/", args.seconds, args.connections)
-            docker("rm", "--force", app)
-            processes, threads, direct = config
-            results.append({"processes": processes, "threads": threads, "direct": direct, "api": api, "hello": hello})
-        return results
+        docker("run", "--rm", *app_args(database), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
+        cores = os.cpu_count()
+        servers = [uwsgi(*config) for config in args.configs]
+        servers += [gunicorn(2 * cores, 1), gunicorn(2 * cores, args.gunicorn_threads)]
+        return {
+            "throughput": throughput(database, port, servers, args.seconds, args.connections, args.rounds),
+            "profile": profile(database),
+            "start_up": start_up(database, port, args.start_up_runs),
+        }
     finally:
         docker("rm", "--force", "--volumes", database, check=False)
 
@@ -137,61 +263,92 @@ def seed(port, notes=20):
 
 
 def configuration(text):
-    """Reads "4x2" (4 processes x 2 threads, behind uWSGI's HTTP router) or "4x2:direct" (without it)."""
-    sizes, _, variant = text.partition(":")
-    processes, threads = sizes.split("x")
-    return int(processes), int(threads), variant == "direct"
+    processes, threads = text.split("x")
+    return int(processes), int(threads)
 
 
-def describe_config(processes, threads, direct):
-    return f"{processes} x {threads}" + (", no router" if direct else "")
+def build_images():
+    """The prod image and wrk's, which memory.py uses too."""
+    docker("build", "--quiet", "--target", "prod", "--tag", PROD_IMAGE, str(REPO))
+    docker("build", "--quiet", "--file", str(BENCH / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(BENCH))
+
+
+def build_variant_images():
+    """The prod image with gunicorn added, and without its bytecode: the load test's alone."""
+    images = ["--build-arg", f"PROD_IMAGE={PROD_IMAGE}", "--build-arg", f"PYTHON_IMAGE={dockerfile_base_image('base')}"]
+    for dockerfile, tag in [("gunicorn.Dockerfile", GUNICORN_IMAGE), ("no-bytecode.Dockerfile", NO_BYTECODE_IMAGE)]:
+        docker("build", "--quiet", *images, "--file", str(BENCH / dockerfile), "--tag", tag, str(BENCH))
+
+
+def throughput_table(runs):
+    header = ["server", "processes x threads", "API req/s", "API p50 / p99 ms", "bare req/s", "bare p50 / p99 ms"]
+    header.append("API / bare")
+    rows = [
+        [
+            r["server"],
+            f"{r['processes']} x {r['threads']}",
+            r["api"]["requests_per_s"],
+            f"{r['api']['p50_ms']} / {r['api']['p99_ms']}",
+            r["hello"]["requests_per_s"],
+            f"{r['hello']['p50_ms']} / {r['hello']['p99_ms']}",
+            f"{r['api_to_bare']:.0%}",
+        ]
+        for r in runs
+    ]
+    return markdown_table(header, rows)
+
+
+def profile_table(profile):
+    total = profile["total_ms"]
+    rows = [[layer, f"{ms:.3f}", f"{ms / total:.0%}"] for layer, ms in profile["layers_ms"].items()]
+    rows.append(["total, in Django", f"{total:.3f}", "100%"])
+    return markdown_table(["layer", "ms per request", "share"], rows)
+
+
+def start_up_table(start_up):
+    header = ["bytecode", "to /healthz 200", "to API 200", "bytecode outside the venv"]
+    rows = [
+        [label, f"{r['healthz_s']} s", f"{r['api_s']} s", f"{r['bytecode_mb']} MB"] for label, r in start_up.items()
+    ]
+    return markdown_table(header, rows)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--configs",
-        type=lambda s: [configuration(c) for c in s.split(",")],
-        default="1x1,2x1,4x1,4x2,4x4,4x2:direct",
-    )
-    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
+        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="1x1,2x1,2x4,4x1,4x2,4x4",
+        help="uWSGI processes x threads",
+    )  # fmt: skip
+    parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--seconds", type=int, default=4, help="measured seconds per run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each server, interleaved; medians reported")
     parser.add_argument("--connections", type=int, default=16, help="concurrent wrk connections")
-    parser.add_argument("--port", type=int, default=free_port(), help="loopback port for seeding and health checks")
+    parser.add_argument("--start-up-runs", type=int, default=5, help="start-ups measured per image")
+    parser.add_argument("--port", type=int, default=18080, help="loopback port for seeding and health checks")
     args = parser.parse_args()
 
-    docker("build", "--quiet", "--target", "prod", "--tag", PROD_IMAGE, str(REPO))
-    docker(
-        "build", "--quiet", "--file", str(REPO / "bench" / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(REPO / "bench")
-    )
+    build_images()
+    build_variant_images()
     results = run(args)
-    settings = {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 2}
+    settings = {"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections, "wrk_threads": 2}
     info = machine()
-    path = save("loadtest", {"machine": info, "settings": settings, "runs": results})
+    path = save("loadtest", {"machine": info, "settings": settings, **results})
 
-    header = [
-        "processes x threads",
-        "API req/s",
-        "API p50 / p99 ms",
-        "hello req/s",
-        "hello p50 / p99 ms",
-        "API / hello",
-    ]
-    rows = [
-        [
-            describe_config(r["processes"], r["threads"], r["direct"]),
-            r["api"]["requests_per_s"],
-            f"{r['api']['p50_ms']} / {r['api']['p99_ms']}",
-            r["hello"]["requests_per_s"],
-            f"{r['hello']['p50_ms']} / {r['hello']['p99_ms']}",
-            f"{r['api']['requests_per_s'] / r['hello']['requests_per_s']:.0%}",
-        ]
-        for r in results
-    ]
-    print(markdown_table(header, rows))
-    failed = sum(r["api"]["errors"] + r["hello"]["errors"] for r in results)
-    print("\n`GET /api/notes/` (20 notes) and bench/hello.py, each after a 2 s warm-up:")
+    print(throughput_table(results["throughput"]))
+    failed = sum(r["api"]["errors"] + r["hello"]["errors"] for r in results["throughput"])
+    print("\n`GET /api/notes/` (20 notes) and bench/hello.py, each after a 2 s warm-up,")
+    print(f"{args.rounds} rounds with the servers in a rotating order; medians.")
     print(f"wrk -t2 -c{args.connections} -d{args.seconds}s --latency. {describe(info)}")
-    print(f"Non-2xx responses: {failed}. Written to {path}.")
+    print(f"Non-2xx responses: {failed}.\n")
+    profile = results["profile"]
+    print(profile_table(profile))
+    print(
+        f"\nOne `GET /api/notes/` ({profile['notes_per_page']} notes) in the prod image's Python, no HTTP server, "
+        f"{profile['requests']} times. Per request: queries {profile['queries_per_request']:g}, "
+        f"connection health checks {profile['health_checks_per_request']:g}.\n"
+    )
+    print(start_up_table(results["start_up"]))
+    print(f"\n`docker run --read-only` to the first 200, median of {args.start_up_runs}. Written to {path}.")
     if failed:
         raise SystemExit("some requests failed")
 

@@ -85,6 +85,9 @@ DATABASE_DEADLINE = 4
 # The same for /readyz, which promises an answer within 3 s.
 DATABASE_READINESS_DEADLINE = 2
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that looks at the connection's
+    # socket instead of sending a query on every request (see app/api/postgresql).
+    DATABASES["default"]["ENGINE"] = "app.api.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             # Connecting gives up after 5 s outside requests too (management commands).

@@ -1,9 +1,11 @@
 """`make rename NAME=<name>`: gives a copy of the template its own name, in one step.
 
 The name is the project's identity: the image name (IMAGE in the Makefile, the
-tags in the workflow and the docs), the compose database's name and user, and
-the README's title. The example app (app/notes, the /api/notes/ routes) is not
-renamed: it is code you replace, not a name. Run it again to rename again.
+tags in the workflow and the docs), the compose database's name and user, the
+README's title, and every object, label and image in deploy/kubernetes (there
+with hyphens for underscores, which Kubernetes names refuse). The example app
+(app/notes, the /api/notes/ routes) is not renamed: it is code you replace,
+not a name. Run it again to rename again.
 """
 
 import re
@@ -12,8 +14,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # The files that hold the name. tests/host/test_template.py fails if another file does.
-FILES = ["Makefile", "docker-compose.yml", ".env.example", ".github/workflows/ci.yml", "README.md", "docs/*.md"]
+FILES = [
+    "Makefile",
+    "Dockerfile",
+    "docker-compose.yml",
+    ".env.example",
+    ".github/workflows/ci.yml",
+    "README.md",
+    "docs/*.md",
+]
 FILES += ["tests/host/*.py", "bench/*.py"]
+# In the Kubernetes manifests every whole word of the name is the name.
+KUBERNETES_FILES = "deploy/kubernetes/**/*.yaml"
 # Lowercase letters, digits and underscores, starting with a letter: an image
 # name and an unquoted PostgreSQL name both accept it as it is.
 VALID_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -33,11 +45,17 @@ def rules(old, new):
         # Image tags and container names.
         (rf"\b{old}:(prod|dev|export)\b", rf"{new}:\1"),
         (rf"(--name |docker logs ){old}\b", rf"\g<1>{new}"),
+        # The image's OCI title label.
+        (rf"^(LABEL org\.opencontainers\.image\.title=){old}\b", rf"\g<1>{new}"),
         # The database's user, password and name, wherever they are written.
         (rf"postgres://{old}:{old}@([\w.]+):5432/{old}\b", rf"postgres://{new}:{new}@\1:5432/{new}"),
         (rf'(POSTGRES_(?:USER|PASSWORD|DB)"?[:=] ?"?){old}\b', rf"\g<1>{new}"),
         (rf"--(username|dbname)={old}\b", rf"--\1={new}"),
     ]
+
+
+def kubernetes_name(name):
+    return name.replace("_", "-")
 
 
 def main(new):
@@ -53,6 +71,9 @@ def main(new):
             text = re.sub(pattern, replacement, text, flags=re.MULTILINE)
         if path.name == "README.md":
             text = re.sub(r"\A# .*", f"# {new}", text)
+        path.write_text(text)
+    for path in REPO.glob(KUBERNETES_FILES):
+        text = re.sub(rf"\b{re.escape(kubernetes_name(old))}\b", kubernetes_name(new), path.read_text())
         path.write_text(text)
     print(f"Renamed {old} to {new}. Review the change (git diff), then run make test.")
 

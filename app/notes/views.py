@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Func, Subquery
 from django.http import HttpResponse, JsonResponse
 
 from app.api.views import MAX_BIGINT, ApiError, JsonView, query_int, read_json_object, string_problem
@@ -11,6 +12,9 @@ from app.notes.models import Note
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 TITLE_MAX_LENGTH = Note._meta.get_field("title").max_length
+# The number of all notes, as a subquery. Func, not the Count aggregate, which would
+# make Django group the outer query by every column.
+TOTAL = Note.objects.order_by().annotate(total=Func("id", function="COUNT")).values("total")
 # The example's part of the API's contract (config/urls.py joins it to app.api's), kept beside the code it describes.
 OPENAPI_PART = Path(__file__).with_name("openapi.json")
 
@@ -19,9 +23,13 @@ class NoteCollection(JsonView):
     def get(self, request):
         limit = query_int(request, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         offset = query_int(request, "offset", 0, 0, MAX_BIGINT)
-        notes = Note.objects.all()
-        page = [note.as_json() for note in notes[offset : offset + limit]]
-        return JsonResponse({"count": notes.count(), "results": page})
+        # The page and the total in one statement, so one round trip to the
+        # database, and the two always agree: the subquery counts every
+        # note, before LIMIT and OFFSET apply, and PostgreSQL runs it once.
+        page = list(Note.objects.annotate(total=Subquery(TOTAL))[offset : offset + limit])
+        # A page past the end has no row to carry the total: only then is it asked for alone.
+        count = page[0].total if page else Note.objects.count()
+        return JsonResponse({"count": count, "results": [note.as_json() for note in page]})
 
     def post(self, request):
         fields = note_fields(request, partial=False)

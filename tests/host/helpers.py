@@ -44,10 +44,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def http(method, url, body=None, timeout=10):
+def http(method, url, body=None, timeout=10, headers=None):
     """Sends a request; returns (status, headers, parsed JSON body or None)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, headers, raw = response.status, response.headers, response.read()
@@ -67,8 +68,8 @@ def raw_request(url, data, timeout=10):
             return b""
 
 
-def wait_for_http(url, timeout=30):
-    """Polls url until it answers at all; returns what http() returns."""
+def wait_for_http(url, timeout=30, interval=0.05):
+    """Polls url every interval seconds until it answers at all; returns what http() returns."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -77,7 +78,7 @@ def wait_for_http(url, timeout=30):
             if time.monotonic() > deadline:
                 raise
             # Often: bench/ measures start-up times with this.
-            time.sleep(0.05)
+            time.sleep(interval)
 
 
 def compose_config(repo=REPO):

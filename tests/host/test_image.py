@@ -10,7 +10,8 @@ from helpers import docker, dockerfile_base_image
 
 BUILD_TOOLS = ["gcc", "cc", "make", "pip", "pip3", "pipenv", "pytest"]
 # Budgets over the base stage's slim Python image, set from what the image achieves with a little headroom.
-SIZE_BUDGET_MB = 45
+# The size includes the standard library's bytecode (the base stage compiles it; see stdlib_bytecode_mb).
+SIZE_BUDGET_MB = 57
 LAYER_BUDGET = 7
 
 
@@ -108,12 +109,26 @@ def image_size_and_layers(image):
     return int(size), int(layers)
 
 
-def test_prod_stays_within_its_size_and_layer_budget(prod_image):
-    size, layers = image_size_and_layers(prod_image)
-    base_size, base_layers = image_size_and_layers(dockerfile_base_image("base"))
+def stdlib_bytecode_mb(image):
+    """MB of bytecode the image already has for its standard library.
 
-    added_mb = (size - base_size) / 1e6
-    assert added_mb <= SIZE_BUDGET_MB, f"prod adds {added_mb:.1f} MB to {dockerfile_base_image('base')}"
+    Docker Hub's python images have none, and prod's base stage compiles it;
+    a base image built from Debian's Python has it already. Counted as added
+    either way, so that the budget means the same on both.
+    """
+    stdlib = "import sysconfig; print(sysconfig.get_path('stdlib'))"
+    path = docker("run", "--rm", image, "python", "-c", stdlib).stdout.strip()
+    sizes = docker("run", "--rm", image, "find", path, "-name", "*.pyc", "-printf", "%s\\n").stdout.split()
+    return sum(map(int, sizes)) / 1e6
+
+
+def test_prod_stays_within_its_size_and_layer_budget(prod_image):
+    base = dockerfile_base_image("base")
+    size, layers = image_size_and_layers(prod_image)
+    base_size, base_layers = image_size_and_layers(base)
+
+    added_mb = (size - base_size) / 1e6 + stdlib_bytecode_mb(base)
+    assert added_mb <= SIZE_BUDGET_MB, f"prod adds {added_mb:.1f} MB to {base}"
     assert layers - base_layers <= LAYER_BUDGET
 
 

@@ -1,0 +1,104 @@
+"""Where the time of one `GET /api/notes/` goes. `make loadtest` runs it inside the prod image.
+
+It calls the Django application in one process, with no HTTP server, many
+times over, against the load test's PostgreSQL, and times the layers of each
+request as it runs, by wrapping them:
+
+- database: the queries, from sending each to having its rows (a Django
+  execute wrapper), and the connection's health checks;
+- JSON: encoding the page (the view's JsonResponse);
+- view: the rest of the view: the query string, the ORM, building notes;
+- Django: the rest of the request: handler, routing, middlewares, signals.
+
+The HTTP server's share is what the load test's bare app measures. Prints JSON.
+"""
+
+import io
+import json
+import sys
+import time
+from collections import Counter
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from app.notes import views  # noqa: E402
+from config.wsgi import application  # noqa: E402
+
+REQUESTS = 2000
+WARM_UP = 200
+seconds, calls, statements = Counter(), Counter(), set()
+
+
+def timed(layer, function):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds[layer] += time.perf_counter() - started
+            calls[layer] += 1
+
+    return wrapper
+
+
+def timed_query(execute, sql, params, many, context):
+    statements.add(sql)
+    return timed("query", execute)(sql, params, many, context)
+
+
+def request():
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/api/notes/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "localhost",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+    }
+    statuses = []
+    body = b"".join(application(environ, lambda status, headers: statuses.append(status)))
+    assert statuses == ["200 OK"], statuses
+    return body
+
+
+def main():
+    for _ in range(WARM_UP):  # imports, the connection, caches
+        body = request()
+    views.NoteCollection.get = timed("view", views.NoteCollection.get)
+    views.JsonResponse = timed("json", views.JsonResponse)
+    connection.is_usable = timed("check", connection.is_usable)
+    request_timed = timed("request", request)
+    with connection.execute_wrapper(timed_query):
+        for _ in range(REQUESTS):
+            request_timed()
+    ms = {layer: total / REQUESTS * 1000 for layer, total in seconds.items()}
+    layers = {
+        "database queries": ms["query"],
+        "connection health check": ms["check"],
+        "JSON encoding": ms["json"],
+        # The health check runs inside the view, when it first asks for a cursor.
+        "view (ORM, notes)": ms["view"] - ms["query"] - ms["check"] - ms["json"],
+        "Django (handler, middlewares, routing)": ms["request"] - ms["view"],
+    }
+    result = {
+        "requests": REQUESTS,
+        "notes_per_page": len(json.loads(body)["results"]),
+        "queries_per_request": calls["query"] / REQUESTS,
+        "health_checks_per_request": calls["check"] / REQUESTS,
+        "total_ms": round(ms["request"], 3),
+        "layers_ms": {name: round(value, 3) for name, value in layers.items()},
+        "sql": sorted(statements),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

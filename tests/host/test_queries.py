@@ -1,0 +1,56 @@
+"""The statements one `GET /api/notes/` sends to PostgreSQL, as the server logs them.
+
+Counted by the server, so that everything the request costs is seen: the
+connection's health check as well as the queries Django's own tools count.
+In a module of its own: it turns on statement logging for the database's user.
+"""
+
+import secrets
+import time
+
+import pytest
+from helpers import docker, http, wait_for_http
+
+
+@pytest.fixture(scope="module")
+def logged_statements(database):
+    """A function: the statements PostgreSQL receives from the app while `send()` runs."""
+    database.query("ALTER ROLE CURRENT_USER SET log_statement = 'all'")  # for its sessions opened from now on
+
+    def statements_during(send):
+        start, end = f"start {secrets.token_hex(4)}", f"end {secrets.token_hex(4)}"
+        database.query(f"SELECT '{start}'")
+        send()
+        database.query(f"SELECT '{end}'")
+        deadline = time.monotonic() + 10
+        while end not in (log := docker("logs", database.name).stderr):
+            assert time.monotonic() < deadline, "PostgreSQL did not log the end marker"
+            time.sleep(0.1)
+        between = log.split(start, 1)[1].split(end, 1)[0].splitlines()
+        statements = [line.split("statement: ", 1)[1] for line in between if "statement: " in line]
+        return statements[:-1]  # the last is the marker query itself
+
+    return statements_during
+
+
+@pytest.fixture
+def served(run_prod, migrated, logged_statements):
+    # One worker, so that every request reuses the one connection it keeps open.
+    name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=1"])
+    wait_for_http(f"{url}/healthz")
+    for number in range(3):
+        assert http("POST", f"{url}/api/notes/", {"title": f"note {number}"})[0] == 201
+    return url
+
+
+def test_a_page_of_notes_is_one_statement_on_a_reused_connection(served, logged_statements):
+    statements = logged_statements(lambda: http("GET", f"{served}/api/notes/?limit=2"))
+
+    assert len(statements) == 1, statements
+    assert "COUNT(" in statements[0] and "LIMIT 2" in statements[0]
+
+
+def test_a_page_past_the_end_adds_one_count(served, logged_statements):
+    statements = logged_statements(lambda: http("GET", f"{served}/api/notes/?offset=10"))
+
+    assert len(statements) == 2, statements
