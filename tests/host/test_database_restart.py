@@ -8,7 +8,7 @@ from helpers import http, wait_for_http
 
 def test_a_database_restart_between_requests_fails_no_request(run_prod, migrated, database):
     # One worker, so that every request uses the one connection it keeps open.
-    name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=1"])
+    name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=1", "-e", "UWSGI_THREADS=1"])
     wait_for_http(f"{url}/healthz")
     for _ in range(3):
         assert http("GET", f"{url}/api/notes/")[0] == 200

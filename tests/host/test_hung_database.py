@@ -65,4 +65,6 @@ def test_a_hung_database_is_503_in_seconds_while_liveness_answers_at_once(run_pr
     logs = docker("logs", name)
     assert "HARAKIRI" not in logs.stdout + logs.stderr
     assert docker("inspect", "--format", "{{.RestartCount}}", name).stdout.strip() == "0"
-    assert database.query("SELECT title FROM notes_note ORDER BY id") == [["before the hang"], ["after the hang"]]
+    # A write the server received before it hung is committed once it resumes, though the client got a 503.
+    titles = [row[0] for row in database.query("SELECT title FROM notes_note ORDER BY id")]
+    assert [title for title in titles if title != "during the hang"] == ["before the hang", "after the hang"]

@@ -111,7 +111,7 @@ def test_selectors_select_the_deployments_pods_and_not_the_jobs(manifests):
 
 def test_probes_ask_the_port_uwsgi_serves(manifests):
     app = container(manifests, "Deployment")
-    port = int(uwsgi_option("http-socket").rpartition(":")[2])
+    port = int(uwsgi_option("http").rpartition(":")[2])
     ports = {entry["name"]: entry["containerPort"] for entry in app["ports"]}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         named = app[probe]["httpGet"]["port"]
