@@ -33,7 +33,7 @@ def test_a_hung_database_is_503_in_seconds_while_liveness_answers_at_once(run_pr
     docker("pause", database.name)
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
-            # As many API requests as uWSGI has processes, and a readiness probe, all stuck at once.
+            # Four API requests and a readiness probe, all stuck at once: five of the eight workers.
             stuck = [
                 pool.submit(timed, "GET", f"{url}/api/notes/"),
                 pool.submit(timed, "GET", f"{url}/api/notes/{note['id']}/"),
