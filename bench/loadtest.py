@@ -55,14 +55,17 @@ HELLO_MOUNT = ["-v", f"{BENCH / 'hello.py'}:/app/hello.py:ro"]
 PROFILE_MOUNT = ["-v", f"{BENCH / 'request_profile.py'}:/app/request_profile.py:ro"]
 
 
-def uwsgi(processes, threads):
-    """uWSGI as the prod image runs it, at processes x threads."""
+def uwsgi(processes, threads, router=True):
+    """uWSGI as the prod image runs it, at processes x threads; without its HTTP router, the workers speak HTTP."""
+    env = {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads}
+    if not router:
+        env["UWSGI_HTTP_SOCKET"] = ":8000"
     return {
-        "server": "uWSGI",
+        "server": "uWSGI" if router else "uWSGI without router",
         "processes": processes,
         "threads": threads,
         "image": PROD_IMAGE,
-        "env": {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads},
+        "env": env,
         "command": lambda app: ["uwsgi", "--ini", "config/uwsgi.ini", "--module", app],
     }
 
@@ -241,6 +244,7 @@ def run(args):
         docker("run", "--rm", *app_args(database), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
         cores = os.cpu_count()
         servers = [uwsgi(*config) for config in args.configs]
+        servers.append(uwsgi(*uwsgi_defaults(), router=False))  # what the router costs, at the defaults
         servers += [gunicorn(2 * cores, 1), gunicorn(2 * cores, args.gunicorn_threads)]
         return {
             "throughput": throughput(database, port, servers, args.seconds, args.connections, args.rounds),
@@ -260,6 +264,12 @@ def seed(port, notes=20):
         request = urllib.request.Request(f"http://127.0.0.1:{port}/api/notes/", data=body, method="POST")
         request.add_header("Content-Type", "application/json")
         urllib.request.urlopen(request).close()
+
+
+def uwsgi_defaults():
+    """(processes, threads) as config/uwsgi.ini sets them."""
+    ini = (REPO / "config" / "uwsgi.ini").read_text()
+    return tuple(int(re.search(rf"^{option} = (\d+)$", ini, re.MULTILINE)[1]) for option in ("processes", "threads"))
 
 
 def configuration(text):
@@ -316,7 +326,7 @@ def start_up_table(start_up):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="1x1,2x1,2x4,4x1,4x2,4x4",
+        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="1x1,2x1,2x4,4x1,4x2,4x4,8x1",
         help="uWSGI processes x threads",
     )  # fmt: skip
     parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gthread worker")

@@ -1,7 +1,7 @@
 """`make memory`: the memory of the prod container under load, and of a migration.
 
 The numbers behind the memory requests and limits in deploy/kubernetes/. It runs
-the prod image with uWSGI's defaults (4 processes x 1 thread) against PostgreSQL
+the prod image with uWSGI's defaults (config/uwsgi.ini) against PostgreSQL
 and drives `GET /api/notes/?limit=100`, the largest page, with wrk, while it
 samples what the container's cgroup is charged (`docker stats`, the figure a
 memory limit is enforced against). Before that it measures the peak RSS of
@@ -83,11 +83,11 @@ def main():
     build_images()
     info = machine()
     results = run(args)
-    settings = {"seconds": args.seconds, "connections": args.connections, "processes": 4, "threads": 1}
+    settings = {"seconds": args.seconds, "connections": args.connections, "uwsgi": "the defaults of config/uwsgi.ini"}
     path = save("memory", {"machine": info, "settings": settings, **results})
     print(f"migrate (peak RSS):                 {results['migrate_peak_rss_mib']} MiB")
-    print(f"app, 4 x 1, idle after start:       {results['app_idle_mib']} MiB")
-    print(f"app, 4 x 1, peak under load:        {results['app_peak_under_load_mib']} MiB")
+    print(f"app, idle after start:             {results['app_idle_mib']} MiB")
+    print(f"app, peak under load:              {results['app_peak_under_load_mib']} MiB")
     print(f"\nwrk -t2 -c{args.connections} -d{args.seconds}s on GET /api/notes/?limit=100 (100 notes):")
     print(f"{results['load']['requests_per_s']} req/s, {results['load']['errors']} non-2xx. {describe(info)}")
     print(f"Written to {path}.")
