@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from common import REPO, describe, docker, env_args, free_port, machine, markdown_table, save, wait_for_http
+from common import REPO, describe, docker, env_args, first_ok, free_port, machine, markdown_table, save
 
 ADDED_PACKAGE = "six"
 VARIANTS = {
@@ -66,9 +66,7 @@ def seconds_to_healthy(tag):
     started = time.monotonic()
     container = docker("run", "--detach", "-p", f"127.0.0.1:{port}:8000", *env_args(RUN_ENV), tag).stdout.strip()
     try:
-        status = wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)[0]
-        if status != 200:
-            raise SystemExit(f"/healthz of {tag} answered {status}")
+        first_ok(f"http://127.0.0.1:{port}/healthz")
         return round(time.monotonic() - started, 2)
     finally:
         docker("rm", "--force", container)

@@ -24,6 +24,13 @@ from helpers import (  # noqa: E402, F401
 RESULTS = REPO / "bench" / "results"
 
 
+def first_ok(url):
+    """Polls url until it answers, which must be a 200; for start-up times, every 10 ms."""
+    status = wait_for_http(url, timeout=60, interval=0.01)[0]
+    if status != 200:
+        raise SystemExit(f"{url} answered {status} first, not 200")
+
+
 def machine():
     memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
     cpu = next(

@@ -38,6 +38,7 @@ from common import (
     docker,
     dockerfile_base_image,
     env_args,
+    first_ok,
     machine,
     markdown_table,
     save,
@@ -222,12 +223,6 @@ def start_up(database, port, runs):
         }
         for label, image in [("compiled at build time", PROD_IMAGE), ("not compiled", NO_BYTECODE_IMAGE)]
     }
-
-
-def first_ok(url):
-    status = wait_for_http(url, timeout=60, interval=0.01)[0]
-    if status != 200:
-        raise SystemExit(f"{url} answered {status} first, not 200")
 
 
 def bytecode_mb(image):
