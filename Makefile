@@ -180,4 +180,5 @@ clean: ## Remove the stacks, their volumes, the images and local caches
 	docker compose down --volumes --remove-orphans
 	docker compose -p $(TEST_PROJECT) down --volumes --remove-orphans
 	-docker image rm $(IMAGE):prod $(IMAGE):dev $(IMAGE):export $(IMAGE):prod-arm64
+	docker image ls --format '{{.Repository}}:{{.Tag}}' --filter reference=$(IMAGE)-bench | xargs --no-run-if-empty docker image rm
 	rm -rf .cache

@@ -18,12 +18,12 @@ import subprocess
 import sys
 import time
 
-from common import REPO, describe, docker, env_args, first_ok, free_port, machine, markdown_table, save
+from common import IMAGE, REPO, describe, docker, env_args, first_ok, free_port, machine, markdown_table, save
 
 ADDED_PACKAGE = "six"
 VARIANTS = {
-    "before": {"tag": "notes-bench:before", "args": ["--file", "bench/Dockerfile.naive"]},
-    "after": {"tag": "notes-bench:after", "args": ["--target", "prod"]},
+    "before": {"tag": f"{IMAGE}-bench:before", "args": ["--file", "bench/Dockerfile.naive"]},
+    "after": {"tag": f"{IMAGE}-bench:after", "args": ["--target", "prod"]},
 }
 # The prod image insists on production settings; none of them is used before /healthz answers.
 RUN_ENV = {
