@@ -155,8 +155,15 @@ class Postgres:
 
     url = "postgres://notes:notes@db:5432/notes"
 
-    def __init__(self, network):
+    def __init__(self, network, tls=False):
         self.name = unique_name("db")
+        self.tls_options = ""
+        if tls:
+            # The image's own self-signed certificate (Debian's ssl-cert, which the
+            # postgres user may read): what is tested is encryption, not trust.
+            self.url += "?sslmode=require"
+            self.tls_options = "-c ssl=on -c ssl_cert_file=/etc/ssl/certs/ssl-cert-snakeoil.pem"
+            self.tls_options += " -c ssl_key_file=/etc/ssl/private/ssl-cert-snakeoil.key"
         credentials = {
             "POSTGRES_USER": "notes",
             "POSTGRES_PASSWORD": "notes",
@@ -165,7 +172,7 @@ class Postgres:
         }
         network_args = ["--network", network, "--network-alias", "db"]
         server = ["--entrypoint", "sh", compose_image("db")]
-        server += ["-c", "docker-entrypoint.sh postgres & exec sleep infinity"]
+        server += ["-c", f"docker-entrypoint.sh postgres {self.tls_options} & exec sleep infinity"]
         docker("run", "--detach", "--name", self.name, *network_args, *env_args(credentials), *server)
         self.wait_until_ready()
 
@@ -180,7 +187,13 @@ class Postgres:
 
     def start(self):
         # The log goes to a file: on stdout it would keep `docker exec` waiting.
-        self.pg("pg_ctl", "start", "--wait", "--log=/tmp/postgresql.log", "--options=-c listen_addresses=*")
+        self.pg(
+            "pg_ctl",
+            "start",
+            "--wait",
+            "--log=/tmp/postgresql.log",
+            f"--options=-c listen_addresses=* {self.tls_options}",
+        )
         self.wait_until_ready()
 
     def query(self, sql):
