@@ -12,7 +12,7 @@ ARM64 = ["--platform", "linux/arm64"]
 
 @pytest.fixture(scope="module")
 def arm64_image():
-    """`make build-arm64`: a few seconds when BuildKit has it cached, 45 minutes or more from nothing."""
+    """`make build-arm64`: seconds when BuildKit has it cached, much longer from nothing (docs/release.md)."""
     result = make(REPO, "build-arm64", f"IMAGE={IMAGE}", timeout=3 * 3600)
     assert result.returncode == 0, result.stdout + result.stderr
     return f"{IMAGE}:prod-arm64"
