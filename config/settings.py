@@ -115,7 +115,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 INSTALLED_APPS = ["app.notes"]
 
 MIDDLEWARE = [
-    # First, so that its deadline covers every database access of a request.
+    # Outermost, so that it sees every answer, and reads what a client sent that no view read.
+    "app.api.middleware.UnreadBodyMiddleware",
+    # Then the deadline, which covers every database access of a request.
     "app.api.deadline.DatabaseDeadlineMiddleware",
     # Then the probes, answered before host validation and HTTPS redirects.
     "app.api.middleware.HealthProbeMiddleware",

@@ -58,7 +58,11 @@ def http(method, url, body=None, timeout=10, headers=None):
 
 
 def raw_request(url, data, timeout=10):
-    """Sends `data` (bytes) as it is over a new connection; returns all the server answered, b"" if nothing."""
+    """Sends `data` (bytes) as it is over a new connection; returns all the server answered, b"" if nothing.
+
+    It reads until the server closes, which it does after its answer only when
+    asked to (`Connection: close` in `data`) or when it cannot go on.
+    """
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(data)
@@ -79,6 +83,22 @@ def wait_for_http(url, timeout=30, interval=0.05):
                 raise
             # Often: bench/ measures start-up times with this.
             time.sleep(interval)
+
+
+def build_wrk_image(tag):
+    """wrk, the HTTP load generator, from Debian's packages (bench/wrk.Dockerfile); returns the tag."""
+    docker("build", "--quiet", "--file", str(REPO / "bench" / "wrk.Dockerfile"), "--tag", tag, str(REPO / "bench"))
+    return tag
+
+
+def wrk_failures(output):
+    """What wrk counted as failed: socket errors of each kind, and answers that were not 2xx or 3xx."""
+    kinds = ("connect", "read", "write", "timeout")
+    found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    failures = dict(zip(kinds, map(int, found.groups()), strict=True)) if found else dict.fromkeys(kinds, 0)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    failures["non_2xx"] = int(non_2xx[1]) if non_2xx else 0
+    return failures
 
 
 def compose_config(repo=REPO):

@@ -85,7 +85,9 @@ def test_log_format_json_makes_every_line_a_json_object(run_prod, unmigrated_env
 
     assert http("GET", f"{url}/readyz")[0] == 200
     assert http("GET", f"{url}/api/notes/")[0] == 500
-    raw_request(url, b"GET " + awkward_path.encode("latin-1") + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    raw_request(
+        url, b"GET " + awkward_path.encode("latin-1") + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
 
     time.sleep(1)
     lines = logs_since(name, since)

@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from helpers import docker, raw_request, wait_for_http
 
-HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+# Connection: close, so that the server ends the connection after its answer and the reading stops.
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
 
 
 @pytest.mark.parametrize(
