@@ -13,12 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host"
 from helpers import (  # noqa: E402, F401
     IMAGE,
     REPO,
+    build_wrk_image,
     compose_image,
     docker,
     dockerfile_base_image,
     env_args,
     free_port,
     wait_for_http,
+    wrk_failures,
 )
 
 RESULTS = REPO / "bench" / "results"

@@ -33,6 +33,7 @@ import urllib.request
 from common import (
     IMAGE,
     REPO,
+    build_wrk_image,
     compose_image,
     describe,
     docker,
@@ -43,12 +44,15 @@ from common import (
     markdown_table,
     save,
     wait_for_http,
+    wrk_failures,
 )
 
 PROD_IMAGE = f"{IMAGE}-bench:prod"
 GUNICORN_IMAGE = f"{IMAGE}-bench:gunicorn"
 NO_BYTECODE_IMAGE = f"{IMAGE}-bench:no-bytecode"
 WRK_IMAGE = f"{IMAGE}-bench:wrk"
+# How long wrk waits for an answer before it counts a timeout: the API's promise (docs/api.md).
+WRK_TIMEOUT_S = 5
 DATABASE_URL = "postgres://notes:notes@127.0.0.1:5432/notes"
 API_APP, BARE_APP = "config.wsgi:application", "hello:application"
 BENCH = REPO / "bench"
@@ -56,18 +60,24 @@ HELLO_MOUNT = ["-v", f"{BENCH / 'hello.py'}:/app/hello.py:ro"]
 PROFILE_MOUNT = ["-v", f"{BENCH / 'request_profile.py'}:/app/request_profile.py:ro"]
 
 
-def uwsgi(processes, threads, router=True):
-    """uWSGI as the prod image runs it, at processes x threads; without its HTTP router, the workers speak HTTP."""
+def uwsgi(processes, threads, router=True, keepalive=True):
+    """uWSGI as the prod image runs it, at processes x threads.
+
+    Without its HTTP router, the workers speak HTTP; without keep-alive, the
+    router closes each connection after its response and says so.
+    """
     env = {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads}
     if not router:
         env["UWSGI_HTTP_SOCKET"] = ":8000"
+    options = [] if keepalive else ["--http-keepalive=0", "--add-header", "Connection: close"]
+    label = "uWSGI" if router else "uWSGI without router"
     return {
-        "server": "uWSGI" if router else "uWSGI without router",
+        "server": label if keepalive else f"{label}, Connection: close",
         "processes": processes,
         "threads": threads,
         "image": PROD_IMAGE,
         "env": env,
-        "command": lambda app: ["uwsgi", "--ini", "config/uwsgi.ini", "--module", app],
+        "command": lambda app: ["uwsgi", "--ini", "config/uwsgi.ini", *options, "--module", app],
     }
 
 
@@ -117,18 +127,20 @@ def app_args(database, env=None):
     return ["--network", f"container:{database}", *env_args(env)]
 
 
-def wrk(database, path, seconds, connections):
+def wrk(database, path, seconds, connections, timeout_s=WRK_TIMEOUT_S):
     url = f"http://127.0.0.1:8000{path}"
     network = ["--network", f"container:{database}"]
     docker("run", "--rm", *network, WRK_IMAGE, "-t2", "-c4", "-d2s", url)  # warm-up: imports, connections
-    load = ["-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    load = ["-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s", "--latency"]
     output = docker("run", "--rm", *network, WRK_IMAGE, *load, url).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    failures = wrk_failures(output)
     return {
         "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))),
         "p50_ms": latency(output, "50%"),
         "p99_ms": latency(output, "99%"),
-        "errors": int(errors.group(1)) if errors else 0,
+        "non_2xx": failures.pop("non_2xx"),
+        # Connections closed without an answer, refused, or left unanswered past the timeout.
+        "socket_errors": sum(failures.values()),
     }
 
 
@@ -186,13 +198,27 @@ def throughput(database, port, servers, seconds, connections, rounds):
 
 
 def medians(runs):
-    """The median of each measure over the runs; errors are summed."""
+    """The median of each measure over the runs; failures are summed."""
     return {
         "requests_per_s": round(statistics.median(run["requests_per_s"] for run in runs)),
         "p50_ms": round(statistics.median(run["p50_ms"] for run in runs), 1),
         "p99_ms": round(statistics.median(run["p99_ms"] for run in runs), 1),
-        "errors": sum(run["errors"] for run in runs),
+        "non_2xx": sum(run["non_2xx"] for run in runs),
+        "socket_errors": sum(run["socket_errors"] for run in runs),
     }
+
+
+def burst(database, port, servers, seconds, connections):
+    """One round of the API at many connections at once: does each server answer them all?"""
+    results = []
+    for server in servers:
+        print(f"loadtest: {connections} connections: {server['server']}", file=sys.stderr)
+        app = serve(database, port, server, API_APP)
+        seed(port)
+        results.append({**{key: server[key] for key in ("server", "processes", "threads")},
+                        "api": wrk(database, "/api/notes/", seconds, connections)})  # fmt: skip
+        docker("rm", "--force", app)
+    return results
 
 
 def profile(database):
@@ -239,10 +265,14 @@ def run(args):
         docker("run", "--rm", *app_args(database), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
         cores = os.cpu_count()
         servers = [uwsgi(*config) for config in args.configs]
-        servers.append(uwsgi(*uwsgi_defaults(), router=False))  # what the router costs, at the defaults
+        defaults = uwsgi_defaults()
+        # What keep-alive and the router are worth, at the defaults.
+        at_defaults = [uwsgi(*defaults, keepalive=False), uwsgi(*defaults, router=False)]
+        servers += at_defaults
         servers += [gunicorn(2 * cores, 1), gunicorn(2 * cores, args.gunicorn_threads)]
         return {
             "throughput": throughput(database, port, servers, args.seconds, args.connections, args.rounds),
+            "burst": burst(database, port, [uwsgi(*defaults), *at_defaults], args.burst_seconds, args.burst),
             "profile": profile(database),
             "start_up": start_up(database, port, args.start_up_runs),
         }
@@ -275,7 +305,7 @@ def configuration(text):
 def build_images():
     """The prod image and wrk's, which memory.py uses too."""
     docker("build", "--quiet", "--target", "prod", "--tag", PROD_IMAGE, str(REPO))
-    docker("build", "--quiet", "--file", str(BENCH / "wrk.Dockerfile"), "--tag", WRK_IMAGE, str(BENCH))
+    build_wrk_image(WRK_IMAGE)
 
 
 def build_variant_images():
@@ -287,20 +317,38 @@ def build_variant_images():
 
 def throughput_table(runs):
     header = ["server", "processes x threads", "API req/s", "API p50 / p99 ms", "bare req/s", "bare p50 / p99 ms"]
-    header.append("API / bare")
+    header += ["API / bare", "failed: non-2xx / socket errors"]
     rows = [
-        [
-            r["server"],
-            f"{r['processes']} x {r['threads']}",
-            r["api"]["requests_per_s"],
-            f"{r['api']['p50_ms']} / {r['api']['p99_ms']}",
-            r["hello"]["requests_per_s"],
-            f"{r['hello']['p50_ms']} / {r['hello']['p99_ms']}",
-            f"{r['api_to_bare']:.0%}",
-        ]
+        [*server_cells(r), *measure_cells(r["api"]), *measure_cells(r["hello"]), f"{r['api_to_bare']:.0%}"]
+        + [failed_cell(r["api"], r["hello"])]
         for r in runs
     ]
     return markdown_table(header, rows)
+
+
+def burst_table(runs):
+    header = ["server", "processes x threads", "API req/s", "API p50 / p99 ms", "non-2xx", "socket errors"]
+    rows = [[*server_cells(r), *measure_cells(r["api"]), r["api"]["non_2xx"], r["api"]["socket_errors"]] for r in runs]
+    return markdown_table(header, rows)
+
+
+def server_cells(run):
+    return [run["server"], f"{run['processes']} x {run['threads']}"]
+
+
+def measure_cells(measure):
+    return [measure["requests_per_s"], f"{measure['p50_ms']} / {measure['p99_ms']}"]
+
+
+def failed_cell(*measures):
+    return f"{sum(m['non_2xx'] for m in measures)} / {sum(m['socket_errors'] for m in measures)}"
+
+
+def failures(results):
+    """Every request that failed, in any measurement."""
+    measures = [r[kind] for r in results["throughput"] for kind in ("api", "hello")]
+    measures += [r["api"] for r in results["burst"]]
+    return sum(m["non_2xx"] + m["socket_errors"] for m in measures)
 
 
 def profile_table(profile):
@@ -328,6 +376,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=4, help="measured seconds per run")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each server, interleaved; medians reported")
     parser.add_argument("--connections", type=int, default=16, help="concurrent wrk connections")
+    parser.add_argument("--burst", type=int, default=512, help="wrk connections of the burst round")
+    parser.add_argument("--burst-seconds", type=int, default=10, help="measured seconds of the burst round")
     parser.add_argument("--start-up-runs", type=int, default=5, help="start-ups measured per image")
     parser.add_argument("--port", type=int, default=18080, help="loopback port for seeding and health checks")
     args = parser.parse_args()
@@ -340,11 +390,12 @@ def main():
     path = save("loadtest", {"machine": info, "settings": settings, **results})
 
     print(throughput_table(results["throughput"]))
-    failed = sum(r["api"]["errors"] + r["hello"]["errors"] for r in results["throughput"])
     print("\n`GET /api/notes/` (20 notes) and bench/hello.py, each after a 2 s warm-up,")
-    print(f"{args.rounds} rounds with the servers in a rotating order; medians.")
-    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s --latency. {describe(info)}")
-    print(f"Non-2xx responses: {failed}.\n")
+    print(f"{args.rounds} rounds with the servers in a rotating order; medians, failures summed.")
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s --timeout={WRK_TIMEOUT_S}s --latency. {describe(info)}\n")
+    print(burst_table(results["burst"]))
+    print(f"\n`GET /api/notes/`, wrk -t2 -c{args.burst} -d{args.burst_seconds}s --timeout={WRK_TIMEOUT_S}s,")
+    print("one round: a burst beyond what the workers serve at once.\n")
     profile = results["profile"]
     print(profile_table(profile))
     print(
@@ -354,7 +405,7 @@ def main():
     )
     print(start_up_table(results["start_up"]))
     print(f"\n`docker run --read-only` to the first 200, median of {args.start_up_runs}. Written to {path}.")
-    if failed:
+    if failures(results):
         raise SystemExit("some requests failed")
 
 

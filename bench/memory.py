@@ -89,9 +89,10 @@ def main():
     print(f"app, idle after start:             {results['app_idle_mib']} MiB")
     print(f"app, peak under load:              {results['app_peak_under_load_mib']} MiB")
     print(f"\nwrk -t2 -c{args.connections} -d{args.seconds}s on GET /api/notes/?limit=100 (100 notes):")
-    print(f"{results['load']['requests_per_s']} req/s, {results['load']['errors']} non-2xx. {describe(info)}")
-    print(f"Written to {path}.")
-    if results["load"]["errors"]:
+    load = results["load"]
+    print(f"{load['requests_per_s']} req/s, {load['non_2xx']} non-2xx, {load['socket_errors']} socket errors.")
+    print(f"{describe(info)}. Written to {path}.")
+    if load["non_2xx"] or load["socket_errors"]:
         raise SystemExit("some requests failed")
 
 
