@@ -5,13 +5,6 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    # Before the notes app had a package of its own, this was the initial
-    # migration of the app labelled "app", which created the table app_note. A
-    # database that applied it counts this one as applied too, and 0002 renames
-    # the table it already has: its notes are kept. Remove this line and the
-    # db_table below once every deployed database has applied 0002.
-    replaces = [('app', '0001_initial')]
-
     initial = True
 
     dependencies = [
@@ -29,7 +22,6 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at', '-id'],
-                'db_table': 'app_note',
             },
         ),
     ]
