@@ -10,12 +10,12 @@ TEST_PROJECT ?= $(IMAGE)-test
 export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
 # Pipenv's version is pinned once, in the Dockerfile, and so is Python's: `make
-# lock` and `make lint-lock` run in the builder stage's image.
+# lock` and `make lock-tools` run in the builder stage's image.
 PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
 PYTHON_IMAGE := $(shell sed -n 's/^FROM \(python:[^ ]*\) AS builder$$/\1/p' Dockerfile)
 TEST_VENV := .cache/host-tests-venv
 LINT_VENV := .cache/lint-venv
-# uv compiles requirements-lint.in and requirements-release.in into their .txt (`make lint-lock`).
+# uv compiles requirements-lint.in and requirements-release.in into their .txt (`make lock-tools`).
 UV_VERSION := 0.13.8
 # The release tools run inside the prod image: PYTHON_IMAGE installs them, for prod's Python.
 RELEASE_TOOLS := .cache/release-tools
@@ -26,18 +26,14 @@ SHELL_SCRIPTS := .ci/run
 RENDERED := .cache/kubernetes
 
 .DEFAULT_GOAL := help
-.PHONY: help build up init watch down logs shell migrate test test-app test-host rename bench loadtest memory lock \
-	lint lint-kubernetes lint-lock sbom audit build-arm64 test-arm64 clean
+.PHONY: help init up watch down logs shell migrate manage lock rename test test-app test-host build-arm64 test-arm64 lint lint-kubernetes lock-tools build sbom audit bench loadtest memory clean
 
+# The targets with a `## ` description, under the `##@` group headings above them.
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":[^#]*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} \
+		/^[a-z0-9-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## Build the prod and dev images (notes:prod, notes:dev)
-	docker build --target prod -t $(IMAGE):prod .
-	docker build --target dev -t $(IMAGE):dev .
-
-up: ## Start PostgreSQL and the app with live reload on http://127.0.0.1:8000
-	docker compose up --build --detach --wait
+##@ Develop
 
 # Never overwrites an existing .env: it may hold settings you made.
 init: ## Write .env for local development from .env.example, with a fresh secret key
@@ -45,6 +41,9 @@ init: ## Write .env for local development from .env.example, with a fresh secret
 	key=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') || exit 1; \
 	umask 077; sed "s/^DJANGO_SECRET_KEY=.*/DJANGO_SECRET_KEY=$$key/" .env.example >.env.tmp && mv .env.tmp .env; \
 	echo "Wrote .env (DJANGO_SECRET_KEY freshly generated)."
+
+up: ## Build the dev image, start PostgreSQL and the app with live reload on http://127.0.0.1:8000
+	docker compose up --build --detach --wait
 
 watch: ## Like `up`, but in the foreground, copying each edit into the container instead of mounting the source
 	docker compose -f docker-compose.yml -f compose.watch.yaml watch
@@ -61,10 +60,26 @@ shell: ## Open a shell in the running app container
 migrate: ## Apply migrations to the local database
 	docker compose exec app python manage.py migrate
 
-test: lint test-app test-host ## Run the linters and every test (what CI runs)
+# ARGS is passed on as it is, e.g. make manage ARGS="createsuperuser" or ARGS="shell -c 'print(1)'".
+manage: ## Run manage.py in the running app container: make manage ARGS="showmigrations"
+	docker compose exec app python manage.py $(ARGS)
+
+# The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
+lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)
+	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
+		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
+		&& /tmp/pipenv/bin/pipenv lock'
+
+# scripts/rename.py lists what it changes; it refuses a name that is not a lowercase identifier.
+rename: ## Give a copy of this template its own name: make rename NAME=inventory
+	python3 scripts/rename.py '$(NAME)'
+
+##@ Test
+
+test: lint test-app test-host ## Build the images, run the linters and every test (what CI runs)
 
 # PYTEST_ARGS picks tests and options, e.g. PYTEST_ARGS="tests/test_notes.py -k paginate".
-test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS="..." for one test)
+test-app: ## Build the dev image and run its tests against PostgreSQL (PYTEST_ARGS="..." for one test)
 	docker build --target dev -t $(IMAGE):dev .
 	docker compose -p $(TEST_PROJECT) up --detach --wait db
 	docker run --rm --network $(TEST_PROJECT)_default \
@@ -73,15 +88,8 @@ test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS
 
 # PYTEST_ARGS picks tests here too, e.g. PYTEST_ARGS="tests/host/test_image.py -k budget".
 # The linters' venv too: its kubectl renders the Kubernetes manifests for the tests.
-test-host: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor ## Test the images, containers, compose stack, linters and template from the host
+test-host: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor ## Build the images and test them, the compose stack, linters and template from the host
 	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
-
-# Not part of `make test`: emulated, the build takes the better part of an hour or more (docs/release.md).
-build-arm64: ## Build prod for linux/arm64 under QEMU emulation as notes:prod-arm64 (slow, see docs/release.md)
-	docker buildx build --platform linux/arm64 --target prod -t $(IMAGE):prod-arm64 --load .
-
-test-arm64: $(TEST_VENV)/bin/pytest ## Build prod for arm64 and test it, emulated, against PostgreSQL (slow)
-	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest tests/host -m arm64
 
 # The host's test runner comes from Pipfile.lock too (its dev packages, exported
 # by the Dockerfile's export stage), in a venv that leaves the host's Python alone.
@@ -92,24 +100,14 @@ $(TEST_VENV)/bin/pytest: Pipfile.lock
 	docker run --rm $(IMAGE):export cat requirements-dev.txt >$(TEST_VENV)/requirements.txt
 	$(TEST_VENV)/bin/pip install --quiet --require-hashes -r $(TEST_VENV)/requirements.txt
 
-# scripts/rename.py lists what it changes; it refuses a name that is not a lowercase identifier.
-rename: ## Give a copy of this template its own name: make rename NAME=inventory
-	python3 scripts/rename.py '$(NAME)'
+# Not part of `make test`: emulated, the build takes the better part of an hour or more (docs/release.md).
+build-arm64: ## Build prod for linux/arm64 under QEMU emulation as notes:prod-arm64 (slow, see docs/release.md)
+	docker buildx build --platform linux/arm64 --target prod -t $(IMAGE):prod-arm64 --load .
 
-bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
-	cd bench && python3 bench.py
+test-arm64: $(TEST_VENV)/bin/pytest ## Build prod for arm64 and test it, emulated, against PostgreSQL (slow)
+	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest tests/host -m arm64
 
-loadtest: ## Measure prod against PostgreSQL next to gunicorn and a bare WSGI app: throughput, a profile, start-up
-	cd bench && IMAGE=$(IMAGE) python3 loadtest.py
-
-memory: ## Measure the memory of prod under load and of a migration (the Kubernetes requests and limits)
-	cd bench && IMAGE=$(IMAGE) python3 memory.py
-
-# The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
-lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)
-	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
-		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
-		&& /tmp/pipenv/bin/pipenv lock'
+##@ Lint
 
 lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and its import contracts), shell, workflow, Dependabot, compose and Kubernetes files
 	$(LINT_VENV)/bin/hadolint Dockerfile
@@ -132,7 +130,7 @@ lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and 
 # deploy/kubernetes, rendered as `kubectl kustomize` does (offline), checked against
 # the Kubernetes API's schemas and by checkov's policies (on the overlay, which has an
 # image tag and a namespace). Also the git hook's command, with the hook's venv as LINT_VENV.
-lint-kubernetes:
+lint-kubernetes: ## Render deploy/kubernetes and check it (part of lint; the git hook's command)
 	rm -rf $(RENDERED) && mkdir -p $(RENDERED)
 	$(LINT_VENV)/bin/kubectl kustomize deploy/kubernetes/base >$(RENDERED)/base.yaml
 	$(LINT_VENV)/bin/kubectl kustomize deploy/kubernetes/overlays/example >$(RENDERED)/example.yaml
@@ -148,13 +146,19 @@ $(LINT_VENV)/bin/zizmor: requirements-lint.txt
 	$(LINT_VENV)/bin/pip install --quiet --require-hashes -r requirements-lint.txt
 
 # uv, in a container so that any host works, resolves for every platform and Python 3.11 and newer.
-lint-lock: ## Re-pin requirements-lint.txt and requirements-release.txt after editing their .in files
+lock-tools: ## Re-pin the linters' and release tools' requirements (.txt) after editing their .in files
 	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
 		sh -c 'python -m venv /tmp/uv && /tmp/uv/bin/pip install --quiet uv==$(UV_VERSION) \
 		&& for tools in requirements-lint requirements-release; do /tmp/uv/bin/uv pip compile --quiet \
 		--universal --python-version 3.11 --generate-hashes --output-file $$tools.txt $$tools.in || exit 1; done'
 
-sbom: $(RELEASE_TOOLS)/installed ## Write sbom.cdx.json: a CycloneDX SBOM of the prod image's Python and Debian packages
+##@ Release
+
+build: ## Build the prod and dev images (notes:prod, notes:dev)
+	docker build --target prod -t $(IMAGE):prod .
+	docker build --target dev -t $(IMAGE):dev .
+
+sbom: $(RELEASE_TOOLS)/installed ## Build prod and write sbom.cdx.json: a CycloneDX SBOM of the prod image's Python and Debian packages
 	docker build --target prod -t $(IMAGE):prod .
 	docker run --rm -v "$(CURDIR)/scripts/sbom.py:/sbom.py:ro" -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" \
 		$(IMAGE):prod python /sbom.py /release-tools $(IMAGE):prod >$(SBOM).tmp
@@ -162,7 +166,7 @@ sbom: $(RELEASE_TOOLS)/installed ## Write sbom.cdx.json: a CycloneDX SBOM of the
 
 # Not part of `make test`: without its advisory database (unreachable on some
 # networks) pip-audit could check nothing, and --strict makes that a failure.
-audit: $(RELEASE_TOOLS)/installed ## Check the locked production packages for known vulnerabilities (needs PyPI's advisories)
+audit: $(RELEASE_TOOLS)/installed ## Build the export stage and check the locked production packages for known vulnerabilities (needs PyPI's advisories)
 	docker build --quiet --target export -t $(IMAGE):export . >/dev/null
 	docker run --rm $(IMAGE):export cat requirements.txt >$(RELEASE_TOOLS)/requirements.txt
 	docker run --rm -e HOME=/tmp -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" -w /release-tools $(PYTHON_IMAGE) \
@@ -175,6 +179,19 @@ $(RELEASE_TOOLS)/installed: requirements-release.txt Dockerfile
 	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" $(PYTHON_IMAGE) \
 		pip install --quiet --require-hashes --target /src/$(RELEASE_TOOLS) -r /src/requirements-release.txt
 	touch $@
+
+##@ Benchmarks
+
+bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
+	cd bench && python3 bench.py
+
+loadtest: ## Build prod and its variants, and measure it against PostgreSQL next to gunicorn and a bare WSGI app: throughput, a profile, start-up
+	cd bench && IMAGE=$(IMAGE) python3 loadtest.py
+
+memory: ## Build prod and measure its memory under load and of a migration (the Kubernetes requests and limits)
+	cd bench && IMAGE=$(IMAGE) python3 memory.py
+
+##@ Clean up
 
 clean: ## Remove the stacks, their volumes, the images and local caches
 	docker compose down --volumes --remove-orphans

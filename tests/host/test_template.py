@@ -17,6 +17,19 @@ def test_env_example_documents_every_variable_the_service_reads():
     assert read <= documented, f"not in .env.example: {sorted(read - documented)}"
 
 
+def test_make_help_lists_every_target_and_the_docs_name_only_targets_that_exist():
+    makefile = (REPO / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z0-9-]+):", makefile, re.MULTILINE))
+    listed = set(re.findall(r"^  ([a-z0-9-]+) ", make(REPO, "help").stdout, re.MULTILINE))
+    texts = [path.read_text() for path in [REPO / "README.md", *REPO.glob("docs/*.md")]]
+    named = {name for text in texts for name in re.findall(r"`make ([a-z0-9-]+)", text)}
+    named |= set(re.findall(r"make ([a-z0-9-]+)", (REPO / ".pre-commit-config.yaml").read_text()))
+
+    assert {"test", "lint-kubernetes", "lock-tools"} <= targets  # the pattern still finds them
+    assert targets == listed, f"missing from make help: {sorted(targets - listed)}"
+    assert named <= targets, f"named but not in the Makefile: {sorted(named - targets)}"
+
+
 def test_make_init_writes_a_private_env_with_a_fresh_key(repo_copy):
     env = repo_copy / ".env"
 
