@@ -24,15 +24,11 @@ FROM python:3.14 AS builder
 # of pip reaches production.
 RUN python -m venv --without-pip /opt/venv
 COPY --from=export /src/requirements.txt /tmp/
-# --require-hashes: only the exact files recorded in Pipfile.lock are installed.
-# --no-binary: uWSGI and psycopg2 are compiled here against this image's libpq,
-# never taken as prebuilt wheels that bundle their own copies of libraries.
-# xml=false: uWSGI would link libxml2 (for XML config files, unused here) and so
-# need it in the runtime image. pcre=false: uWSGI's regular expressions
-# (internal routing, log routes) are unused, and uWSGI would include them or
-# not depending on whether the build image happens to have PCRE's headers
-# (python:3.14 does, through libglib2.0-dev). pip caches the built wheel in the
-# cache mount; after changing this override, clear it with `docker builder prune`.
+# --require-hashes: only the files recorded in Pipfile.lock. --no-binary: uWSGI and psycopg2
+# compiled against this image's libpq, not wheels bundling their own libraries.
+# xml=false, pcre=false: uWSGI features unused here that would otherwise depend on which
+# headers the build image happens to have. After changing them, `docker builder prune`
+# (pip caches the built wheel in the cache mount).
 RUN --mount=type=cache,target=/root/.cache/pip \
     UWSGI_PROFILE_OVERRIDE="xml=false;pcre=false" \
     pip --python /opt/venv/bin/python install --root-user-action=ignore \
@@ -50,25 +46,20 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 # base: the slim runtime that prod (and so dev) builds on: security updates,
 # runtime libraries only, and the unprivileged user.
 FROM python:3.14-slim AS base
-# Security updates are applied at build time: the base image may be weeks old.
-# libpq5 is the PostgreSQL client library psycopg2 was compiled against.
-# apt's downloads and lists live in cache mounts, kept between builds and never
-# in the image; the base image's docker-clean rule would delete them.
-# pip is removed: nothing installs packages at run time.
-# The standard library is compiled to bytecode here, once: Docker Hub's python
-# images ship none, and a read-only container cannot cache what it compiles,
-# so every start would compile each module it imports again (`make loadtest`
-# measures the difference).
-# No setuid/setgid programs (su, mount, passwd...): nothing in a container
-# should be able to gain privileges.
+# apt's downloads and lists stay in cache mounts, never in the image (docker-clean would delete them).
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
  && apt-get update \
+ # Security updates at build time: the base image may be weeks old.
  && apt-get upgrade -y \
+ # The PostgreSQL client library psycopg2 was compiled against.
  && apt-get install -y --no-install-recommends libpq5 \
+ # Nothing installs packages at run time.
  && python -m pip uninstall --yes --root-user-action=ignore pip \
+ # The standard library's bytecode, once: a read-only container cannot cache it (docs/practices.md).
  && python -m compileall -q -j 0 "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')" \
+ # No setuid/setgid programs: nothing in the container can gain privileges.
  && find / -xdev -type f -perm /6000 -exec chmod ug-s {} + \
  && groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
