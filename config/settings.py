@@ -112,7 +112,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-INSTALLED_APPS = ["app.notes"]
+# app.api for its tokens (model and management commands), app.notes the example.
+INSTALLED_APPS = ["app.api", "app.notes"]
 
 MIDDLEWARE = [
     # First, so that its deadline covers every database access of a request.
