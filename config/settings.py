@@ -122,6 +122,10 @@ MIDDLEWARE = [
     "app.api.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Every view needs a token unless marked public. Before CsrfViewMiddleware,
+    # whose check of a view that is not exempt reads a POST's body: a request
+    # without a token is refused before anything reads its body.
+    "app.api.auth.TokenAuthenticationMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "app.api.middleware.DatabaseUnavailableMiddleware",
