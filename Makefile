@@ -26,7 +26,7 @@ SHELL_SCRIPTS := .ci/run
 RENDERED := .cache/kubernetes
 
 .DEFAULT_GOAL := help
-.PHONY: help build up init watch down logs shell migrate test test-app test-host rename bench loadtest memory lock \
+.PHONY: help build up init watch down logs shell migrate token test test-app test-host rename bench loadtest memory lock \
 	lint lint-kubernetes lint-lock sbom audit build-arm64 test-arm64 clean
 
 help: ## List the targets
@@ -60,6 +60,12 @@ shell: ## Open a shell in the running app container
 
 migrate: ## Apply migrations to the local database
 	docker compose exec app python manage.py migrate
+
+# Defaults for this target only: NAME is also `make rename`'s, which must have none.
+token: NAME ?= dev
+token: SCOPE ?= write
+token: ## Make an API token in the local stack and print it, once (NAME=dev, SCOPE=write or read)
+	docker compose exec -T app python manage.py createtoken '$(NAME)' --scope '$(SCOPE)'
 
 test: lint test-app test-host ## Run the linters and every test (what CI runs)
 
