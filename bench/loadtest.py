@@ -357,7 +357,8 @@ def main():
     print(
         f"\nOne `GET /api/notes/` ({profile['notes_per_page']} notes) in the prod image's Python, no HTTP server, "
         f"{profile['requests']} times. Per request: queries {profile['queries_per_request']:g}, "
-        f"connection health checks {profile['health_checks_per_request']:g}.\n"
+        f"connection health checks {profile['health_checks_per_request']:g}, "
+        f"token lookups {profile['token_lookups_per_request']:g}.\n"
     )
     print(start_up_table(results["start_up"]))
     print(f"\n`docker run --read-only` to the first 200, median of {args.start_up_runs}. Written to {path}.")
