@@ -109,7 +109,7 @@ def test_no_token_is_in_the_logs_or_in_a_dump_of_the_database(run_prod, one_off,
 
     logs = docker("logs", name)
     log = logs.stdout + logs.stderr
-    dump = database.pg("pg_dump", "--username=notes", "notes").stdout
+    dump = database.pg("pg_dump", "--username=notes", "--dbname=notes").stdout
     assert log.count("/api/notes/") >= 5, "the requests were not logged"
     for token in [write, read, revoked]:
         assert token not in log
