@@ -63,7 +63,6 @@ urlpatterns = [
     path("subclass-of-an-opened-view", SubclassOfAnOpenedView.as_view()),
     path("crash", crash),
 ]
-handler500 = service_urls.handler500
 
 
 def assert_refused(response, status=401, challenge=CHALLENGE):
