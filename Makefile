@@ -26,7 +26,7 @@ SHELL_SCRIPTS := .ci/run
 RENDERED := .cache/kubernetes
 
 .DEFAULT_GOAL := help
-.PHONY: help init up watch down logs shell migrate manage lock rename test test-app test-host build-arm64 test-arm64 lint lint-kubernetes lock-tools build sbom audit bench loadtest memory clean
+.PHONY: help init up watch down logs shell migrate manage token lock rename test test-app test-host build-arm64 test-arm64 lint lint-kubernetes lock-tools build sbom audit bench loadtest memory clean
 
 # The targets with a `## ` description, under the `##@` group headings above them.
 help: ## List the targets
@@ -63,6 +63,12 @@ migrate: ## Apply migrations to the local database
 # ARGS is passed on as it is, e.g. make manage ARGS="createsuperuser" or ARGS="shell -c 'print(1)'".
 manage: ## Run manage.py in the running app container: make manage ARGS="showmigrations"
 	docker compose exec app python manage.py $(ARGS)
+
+# Defaults for this target only: NAME is also `make rename`'s, which must have none.
+token: NAME ?= dev
+token: SCOPE ?= write
+token: ## Make an API token in the local stack and print it, once (NAME=dev, SCOPE=write or read)
+	docker compose exec -T app python manage.py createtoken '$(NAME)' --scope '$(SCOPE)'
 
 # The full python image, because resolving psycopg2 runs its setup, which needs pg_config.
 lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a container)

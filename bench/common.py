@@ -15,10 +15,12 @@ from helpers import (  # noqa: E402, F401
     REPO,
     build_wrk_image,
     compose_image,
+    create_token,
     docker,
     dockerfile_base_image,
     env_args,
     free_port,
+    http,
     wait_for_http,
     wrk_failures,
 )
@@ -26,9 +28,9 @@ from helpers import (  # noqa: E402, F401
 RESULTS = REPO / "bench" / "results"
 
 
-def first_ok(url):
+def first_ok(url, token=None):
     """Polls url until it answers, which must be a 200; for start-up times, every 10 ms."""
-    status = wait_for_http(url, timeout=60, interval=0.01)[0]
+    status = wait_for_http(url, timeout=60, interval=0.01, token=token)[0]
     if status != 200:
         raise SystemExit(f"{url} answered {status} first, not 200")
 

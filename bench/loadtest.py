@@ -28,18 +28,19 @@ import secrets
 import statistics
 import sys
 import time
-import urllib.request
 
 from common import (
     IMAGE,
     REPO,
     build_wrk_image,
     compose_image,
+    create_token,
     describe,
     docker,
     dockerfile_base_image,
     env_args,
     first_ok,
+    http,
     machine,
     markdown_table,
     save,
@@ -127,12 +128,19 @@ def app_args(database, env=None):
     return ["--network", f"container:{database}", *env_args(env)]
 
 
-def wrk(database, path, seconds, connections, timeout_s=WRK_TIMEOUT_S):
+def make_token(database):
+    """An API token for the requests, made with createtoken in a one-off run of the prod image."""
+    return create_token(lambda *command: docker("run", "--rm", *app_args(database), PROD_IMAGE, *command))
+
+
+def wrk(database, path, seconds, connections, token, timeout_s=WRK_TIMEOUT_S):
     url = f"http://127.0.0.1:8000{path}"
     network = ["--network", f"container:{database}"]
-    docker("run", "--rm", *network, WRK_IMAGE, "-t2", "-c4", "-d2s", url)  # warm-up: imports, connections
+    # Sent to the bare app too, so that both get the same request.
+    header = ["-H", f"Authorization: Bearer {token}"]
+    docker("run", "--rm", *network, WRK_IMAGE, *header, "-t2", "-c4", "-d2s", url)  # warm-up: imports, connections
     load = ["-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s", "--latency"]
-    output = docker("run", "--rm", *network, WRK_IMAGE, *load, url).stdout
+    output = docker("run", "--rm", *network, WRK_IMAGE, *header, *load, url).stdout
     failures = wrk_failures(output)
     return {
         "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))),
@@ -160,7 +168,7 @@ def serve(database, port, server, app, *mounts):
     return name
 
 
-def throughput(database, port, servers, seconds, connections, rounds):
+def throughput(database, port, servers, seconds, connections, rounds, token):
     """Each server's API and bare app, measured once per round, in an order that rotates each round.
 
     On a machine doing other work too, load comes and goes: rounds spread it over
@@ -175,11 +183,11 @@ def throughput(database, port, servers, seconds, connections, rounds):
             label = f"{server['server']}, {server['processes']} x {server['threads']}"
             print(f"loadtest: round {round_number + 1} of {rounds}: {label}", file=sys.stderr)
             app = serve(database, port, server, API_APP)
-            seed(port)
-            api = wrk(database, "/api/notes/", seconds, connections)
+            seed(port, token)
+            api = wrk(database, "/api/notes/", seconds, connections, token)
             docker("rm", "--force", app)
             app = serve(database, port, server, BARE_APP, *HELLO_MOUNT)
-            hello = wrk(database, "/", seconds, connections)
+            hello = wrk(database, "/", seconds, connections, token)
             docker("rm", "--force", app)
             samples[index].append({"api": api, "hello": hello})
     return [
@@ -208,27 +216,28 @@ def medians(runs):
     }
 
 
-def burst(database, port, servers, seconds, connections):
+def burst(database, port, servers, seconds, connections, token):
     """One round of the API at many connections at once: does each server answer them all?"""
     results = []
     for server in servers:
         print(f"loadtest: {connections} connections: {server['server']}", file=sys.stderr)
         app = serve(database, port, server, API_APP)
-        seed(port)
+        seed(port, token)
         results.append({**{key: server[key] for key in ("server", "processes", "threads")},
-                        "api": wrk(database, "/api/notes/", seconds, connections)})  # fmt: skip
+                        "api": wrk(database, "/api/notes/", seconds, connections, token)})  # fmt: skip
         docker("rm", "--force", app)
     return results
 
 
-def profile(database):
+def profile(database, token):
     print("loadtest: profile of GET /api/notes/", file=sys.stderr)
     command = ["python", "request_profile.py"]
-    output = docker("run", "--rm", *app_args(database), *PROFILE_MOUNT, PROD_IMAGE, *command).stdout
+    env = app_args(database, {"API_TOKEN": token})
+    output = docker("run", "--rm", *env, *PROFILE_MOUNT, PROD_IMAGE, *command).stdout
     return json.loads(output)
 
 
-def start_up(database, port, runs):
+def start_up(database, port, runs, token):
     """Median seconds from `docker run` to the first 200, run as in production (read-only root)."""
     print("loadtest: start-up", file=sys.stderr)
     times = {PROD_IMAGE: [], NO_BYTECODE_IMAGE: []}
@@ -238,7 +247,7 @@ def start_up(database, port, runs):
             name = docker("run", "--detach", "--read-only", "--tmpfs", "/tmp", *app_args(database), image).stdout
             first_ok(f"http://127.0.0.1:{port}/healthz")
             healthz = time.monotonic() - started
-            first_ok(f"http://127.0.0.1:{port}/api/notes/")
+            first_ok(f"http://127.0.0.1:{port}/api/notes/", token)
             samples.append((healthz, time.monotonic() - started))
             docker("rm", "--force", name)
     return {
@@ -263,6 +272,7 @@ def run(args):
     database = start_database(port)
     try:
         docker("run", "--rm", *app_args(database), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
+        token = make_token(database)
         cores = os.cpu_count()
         servers = [uwsgi(*config) for config in args.configs]
         defaults = uwsgi_defaults()
@@ -271,24 +281,21 @@ def run(args):
         servers += at_defaults
         servers += [gunicorn(2 * cores, 1), gunicorn(2 * cores, args.gunicorn_threads)]
         return {
-            "throughput": throughput(database, port, servers, args.seconds, args.connections, args.rounds),
-            "burst": burst(database, port, [uwsgi(*defaults), *at_defaults], args.burst_seconds, args.burst),
-            "profile": profile(database),
-            "start_up": start_up(database, port, args.start_up_runs),
+            "throughput": throughput(database, port, servers, args.seconds, args.connections, args.rounds, token),
+            "burst": burst(database, port, [uwsgi(*defaults), *at_defaults], args.burst_seconds, args.burst, token),
+            "profile": profile(database, token),
+            "start_up": start_up(database, port, args.start_up_runs, token),
         }
     finally:
         docker("rm", "--force", "--volumes", database, check=False)
 
 
-def seed(port, notes=20):
+def seed(port, token, notes=20):
     """Enough notes for a full first page, added once."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/notes/?limit=1") as response:
-        missing = notes - json.load(response)["count"]
+    missing = notes - http("GET", f"http://127.0.0.1:{port}/api/notes/?limit=1", token=token)[2]["count"]
     for number in range(missing):
-        body = json.dumps({"title": f"note {number}", "body": "lorem ipsum " * 20}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/notes/", data=body, method="POST")
-        request.add_header("Content-Type", "application/json")
-        urllib.request.urlopen(request).close()
+        note = {"title": f"note {number}", "body": "lorem ipsum " * 20}
+        assert http("POST", f"http://127.0.0.1:{port}/api/notes/", note, token=token)[0] == 201
 
 
 def uwsgi_defaults():
@@ -401,7 +408,8 @@ def main():
     print(
         f"\nOne `GET /api/notes/` ({profile['notes_per_page']} notes) in the prod image's Python, no HTTP server, "
         f"{profile['requests']} times. Per request: queries {profile['queries_per_request']:g}, "
-        f"connection health checks {profile['health_checks_per_request']:g}.\n"
+        f"connection health checks {profile['health_checks_per_request']:g}, "
+        f"token lookups {profile['token_lookups_per_request']:g}.\n"
     )
     print(start_up_table(results["start_up"]))
     print(f"\n`docker run --read-only` to the first 200, median of {args.start_up_runs}. Written to {path}.")

@@ -16,7 +16,7 @@ import re
 import threading
 
 from common import describe, docker, machine, save
-from loadtest import API_APP, PROD_IMAGE, app_args, build_images, seed, serve, start_database, uwsgi, wrk
+from loadtest import API_APP, PROD_IMAGE, app_args, build_images, make_token, seed, serve, start_database, uwsgi, wrk
 
 UNITS = {"B": 1 / 2**20, "KiB": 1 / 2**10, "MiB": 1, "GiB": 2**10}
 # Runs the migration as a child process and prints its peak resident set size (KiB on Linux).
@@ -55,11 +55,12 @@ def run(args):
     database = start_database(args.port)
     try:
         migrate = docker("run", "--rm", *app_args(database), PROD_IMAGE, "python", "-c", MIGRATE_PEAK_RSS)
+        token = make_token(database)
         app = serve(database, args.port, uwsgi(4, 1), API_APP)
-        seed(args.port, notes=100)
+        seed(args.port, token, notes=100)
         idle = container_memory_mib(app)
         load, peak, samples = peak_memory_during(
-            app, lambda: wrk(database, "/api/notes/?limit=100", args.seconds, args.connections)
+            app, lambda: wrk(database, "/api/notes/?limit=100", args.seconds, args.connections, token)
         )
         docker("rm", "--force", app)
         return {

@@ -112,7 +112,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-INSTALLED_APPS = ["app.notes"]
+# app.api for its tokens (model and management commands), app.notes the example.
+INSTALLED_APPS = ["app.api", "app.notes"]
 
 MIDDLEWARE = [
     # Outermost, so that it sees every answer, and reads what a client sent that no view read.
@@ -123,6 +124,10 @@ MIDDLEWARE = [
     "app.api.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Every view needs a token unless marked public. Before CsrfViewMiddleware,
+    # whose check of a view that is not exempt reads a POST's body: a request
+    # without a token is refused before anything reads its body.
+    "app.api.auth.TokenAuthenticationMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "app.api.middleware.DatabaseUnavailableMiddleware",

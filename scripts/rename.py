@@ -44,7 +44,7 @@ def rules(old, new):
         (rf'(os\.environ\.get\("IMAGE", "){old}"', rf'\g<1>{new}"'),
         # Image tags and container names.
         (rf"\b{old}:(prod|dev|export)\b", rf"{new}:\1"),
-        (rf"(--name |docker logs ){old}\b", rf"\g<1>{new}"),
+        (rf"(--name |docker logs |docker exec ){old}\b", rf"\g<1>{new}"),
         # The image's OCI title label.
         (rf"^(LABEL org\.opencontainers\.image\.title=){old}\b", rf"\g<1>{new}"),
         # The database's user, password and name, wherever they are written.

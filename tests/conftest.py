@@ -1,11 +1,19 @@
 """Fixtures of the in-image tests, on helpers.py."""
 
 import pytest
-from helpers import JsonClient
+from django.test import Client
+from helpers import JsonClient, bearer, create_token
 
 
 @pytest.fixture
-def api(client):
+def api(db):
+    """A client with a write token, which may do anything: what most tests send."""
+    return JsonClient(Client(headers=bearer(create_token("write"))))
+
+
+@pytest.fixture
+def anonymous(client):
+    """A client without a token, for what is public, and for what must refuse it."""
     return JsonClient(client)
 
 

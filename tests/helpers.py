@@ -1,9 +1,13 @@
-"""What the in-image tests share: a JSON client, and the check of an error response.
+"""What the in-image tests share: a JSON client, tokens, and the check of an error response.
 
 Test modules import from here, never from each other or from conftest.py.
 """
 
+import io
 import json
+import secrets
+
+from django.core.management import call_command
 
 
 class JsonClient:
@@ -41,3 +45,16 @@ def assert_problem(response, status):
     assert body["status"] == status
     assert body["title"] and body["detail"]
     return body
+
+
+def create_token(scope, name=None):
+    """A new API token, made as an operator makes one: with createtoken, whose last line of output it is."""
+    output = io.StringIO()
+    name = name or f"test-{secrets.token_hex(4)}"
+    call_command("createtoken", name, "--scope", scope, stdout=output, stderr=io.StringIO())
+    return output.getvalue().splitlines()[-1]
+
+
+def bearer(token):
+    """The headers that send a token, for the test client's `headers=`."""
+    return {"Authorization": f"Bearer {token}"}

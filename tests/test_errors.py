@@ -13,7 +13,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
-from helpers import JsonClient, assert_problem
+from helpers import JsonClient, assert_problem, bearer, create_token
 
 from config import urls as service_urls
 
@@ -46,18 +46,21 @@ def test_disallowed_host_is_a_json_400(api, settings):
     assert_problem(api.get("/api/notes/", HTTP_HOST="evil.example.com"), 400)
 
 
+# With a token, as every view but the public ones needs.
+@pytest.mark.django_db
 @pytest.mark.urls(__name__)
 def test_uncaught_exception_is_a_json_500_without_details():
-    api = JsonClient(Client(raise_request_exception=False))
+    api = JsonClient(Client(raise_request_exception=False, headers=bearer(create_token("read"))))
 
     body = assert_problem(api.get("/crash"), 500)
 
     assert "a bug" not in json.dumps(body)
 
 
+@pytest.mark.django_db
 @pytest.mark.urls(__name__)
 def test_failed_csrf_check_is_a_json_403():
-    api = JsonClient(Client(enforce_csrf_checks=True))
+    api = JsonClient(Client(enforce_csrf_checks=True, headers=bearer(create_token("write"))))
 
     body = assert_problem(api.post("/form", {"title": "x"}), 403)
 
@@ -92,12 +95,14 @@ def test_unsupported_method_is_a_json_405_with_allow(api, method, path, allowed)
 
 
 # Each request in a fresh process with DEBUG off, against a port where nothing
-# listens: a real failed connection, not a simulated one.
+# listens: a real failed connection, not a simulated one. The token has the
+# right form, so its lookup, in the middleware, is the first to need the
+# database: a failure there must be the same 503, not a 500.
 UNREACHABLE_DATABASE_SCRIPT = """
 import json, django
 django.setup()
 from django.test import Client
-client = Client()
+client = Client(headers={"Authorization": "Bearer " + "t" * 43})
 answers = []
 for method, path, body in json.loads(REQUESTS):
     response = getattr(client, method)(path, data=body, content_type="application/json")

@@ -10,9 +10,11 @@ import re
 
 import pytest
 import schemathesis
+from helpers import bearer, create_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.api.auth import SAFE_METHODS, is_public
 from app.api.openapi import API_PART, openapi_document
 from app.notes.models import Note
 from config.urls import OPENAPI_DOCUMENT, urlpatterns
@@ -21,8 +23,8 @@ from config.wsgi import application
 DOCUMENT = json.loads(OPENAPI_DOCUMENT)
 
 
-def test_the_document_is_served_as_json(api):
-    response = api.get("/api/openapi.json")
+def test_the_document_is_served_as_json(anonymous):
+    response = anonymous.get("/api/openapi.json")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
@@ -40,11 +42,31 @@ def test_a_field_defined_by_two_parts_of_the_document_is_an_error():
         openapi_document(API_PART)
 
 
-def test_every_route_is_documented():
-    # Django's "<int:note_id>" is OpenAPI's "{note_id}"; the probes are answered by middleware.
-    routes = {"/" + re.sub(r"<\w+:(\w+)>", r"{\1}", str(url.pattern)) for url in urlpatterns}
+def documented_path(url):
+    # Django's "<int:note_id>" is OpenAPI's "{note_id}".
+    return "/" + re.sub(r"<\w+:(\w+)>", r"{\1}", str(url.pattern))
 
-    assert set(DOCUMENT["paths"]) == routes | {"/healthz", "/readyz"}
+
+# Answered by middleware, before any view and without a token.
+PROBES = {"/healthz", "/readyz"}
+
+
+def test_every_route_is_documented():
+    assert set(DOCUMENT["paths"]) == {documented_path(url) for url in urlpatterns} | PROBES
+
+
+def test_the_document_requires_a_token_where_the_code_does_and_documents_the_refusals():
+    public = PROBES | {documented_path(url) for url in urlpatterns if is_public(url.callback)}
+
+    for path, operations in DOCUMENT["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            secured = operation.get("security", DOCUMENT["security"]) != []
+            assert secured == (path not in public), f"{method} {path}"
+            responses = operation["responses"]
+            assert ("401" in responses) == secured, f"{method} {path}"
+            assert ("403" in responses) == (secured and method.upper() not in SAFE_METHODS), f"{method} {path}"
 
 
 # Fetched through the WSGI application, as a client would: the document it serves is the one tested.
@@ -53,23 +75,48 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 schema.config.generation.update(max_examples=25, deterministic=True)
 
 
+def credentials(case):
+    """The header of a new write token, unless the case tests a request without credentials.
+
+    New for each request: the database, and its tokens, are emptied after each
+    test, and schemathesis prepares some requests before any test runs. Given at
+    call time, schemathesis takes them for the client's own credentials, which
+    its ignored_auth check leaves out: a secured operation that succeeds with
+    the token is sent again without it, and with a made-up one, and must refuse
+    both with a 401 or 403.
+    """
+    if case.operation.schema.is_security_param_negated(case):
+        return {}
+    return bearer(create_token("write"))
+
+
 # transaction=True: the WSGI application ends each request as in production,
 # closing a connection left inside a transaction, which would break the test's own.
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
 def test_the_api_keeps_to_its_openapi_document(case):
     # Every check: no 5xx, statuses, content types, headers and bodies as documented,
-    # valid input accepted, invalid input rejected, 405 with Allow for other methods.
-    case.call_and_validate()
+    # valid input accepted, invalid input rejected, 405 with Allow for other methods,
+    # and secured operations refused without a valid token (ignored_auth).
+    case.call_and_validate(headers=credentials(case))
 
 
 # Sequences of calls that follow the document's links: create a note, then read,
 # change and delete it, so the operations on one note also meet notes that exist.
 @pytest.mark.django_db(transaction=True)
 def test_sequences_of_calls_keep_to_the_openapi_document():
-    workflow = schema.as_state_machine()
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": credentials(case)}
 
-    workflow.run(settings=settings(max_examples=20, stateful_step_count=6, derandomize=True, deadline=None))
+        # The headers handed to the checks too, as call_and_validate does, for ignored_auth.
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(
+                response, additional_checks=additional_checks, headers=kwargs["headers"], transport_kwargs=kwargs,
+                recorder=self.recorder,
+            )  # fmt: skip
+
+    Workflow.run(settings=settings(max_examples=20, stateful_step_count=6, derandomize=True, deadline=None))
 
 
 # Any code point, surrogates included. By chance alone Hypothesis rarely picks the few

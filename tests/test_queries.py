@@ -1,7 +1,9 @@
 """How many queries listing notes costs, so that the number cannot grow unnoticed.
 
 tests/host/test_queries.py counts what PostgreSQL receives behind uWSGI,
-the connection's health check included.
+the connection's health check included. The token's lookup is not counted:
+make_note's requests sent the same token, which the worker still remembers
+(tests/test_auth.py counts the lookup).
 """
 
 import pytest

@@ -70,6 +70,16 @@ class HealthProbeMiddleware:
         return JsonResponse({"status": "ok"})
 
 
+# The errors of a database that is lost or not answering (a deadline passed included), not of a bug.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def database_unavailable(error):
+    """The 503 a client may retry, for one of the DATABASE_UNAVAILABLE errors."""
+    logger.warning("database unavailable: %s", error)
+    return problem(503, "The database is unreachable or not answering; try again shortly.")
+
+
 class DatabaseUnavailableMiddleware:
     """Turns a lost or unresponsive database into a 503 the client may retry, instead of a 500."""
 
@@ -80,7 +90,6 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, (OperationalError, InterfaceError)):
-            logger.warning("database unavailable: %s", exception)
-            return problem(503, "The database is unreachable or not answering; try again shortly.")
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            return database_unavailable(exception)
         return None

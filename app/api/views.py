@@ -21,7 +21,8 @@ class ApiError(Exception):
         self.status, self.detail, self.extra = status, detail, extra
 
 
-# The API authenticates without cookies, so cross-site request forgery does not apply.
+# The API authenticates with bearer tokens, never cookies (app/api/auth.py): a
+# browser sends no token by itself, so cross-site request forgery does not apply.
 @method_decorator(csrf_exempt, name="dispatch")
 class JsonView(View):
     def dispatch(self, request, *args, **kwargs):

@@ -4,7 +4,7 @@ import secrets
 import shutil
 
 import pytest
-from helpers import Postgres, build_image, copy_repository, docker, env_args, free_port, unique_name
+from helpers import Postgres, build_image, copy_repository, create_token, docker, env_args, free_port, unique_name
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +78,23 @@ def run_prod(prod_image, network, prod_env):
 
 
 @pytest.fixture(scope="module")
-def migrated(prod_image, network, prod_env):
+def one_off(prod_image, network, prod_env):
+    """Runs a command in a one-off container of the prod image on the test network, as operators run migrate."""
+
+    def run(*command, check=True, env=None):
+        settings = env_args({**prod_env, **(env or {})})
+        return docker("run", "--rm", "--network", network, *settings, prod_image, *command, check=check)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def migrated(one_off):
     """Migrations applied the production way: a one-off run of the prod image."""
-    migrate = ["python", "manage.py", "migrate", "--no-input"]
-    docker("run", "--rm", "--network", network, *env_args(prod_env), prod_image, *migrate)
+    one_off("python", "manage.py", "migrate", "--no-input")
+
+
+@pytest.fixture(scope="module")
+def token(one_off, migrated):
+    """A write token in the migrated database, for the requests of the module's tests."""
+    return create_token(one_off)

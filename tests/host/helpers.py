@@ -44,10 +44,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def http(method, url, body=None, timeout=10, headers=None):
-    """Sends a request; returns (status, headers, parsed JSON body or None)."""
+def http(method, url, body=None, timeout=10, headers=None, token=None):
+    """Sends a request, with the API token if one is given; returns (status, headers, parsed JSON body or None)."""
     data = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json", **(headers or {})}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -72,12 +74,12 @@ def raw_request(url, data, timeout=10):
             return b""
 
 
-def wait_for_http(url, timeout=30, interval=0.05):
+def wait_for_http(url, timeout=30, interval=0.05, token=None):
     """Polls url every interval seconds until it answers at all; returns what http() returns."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return http("GET", url, timeout=2)
+            return http("GET", url, timeout=2, token=token)
         except (urllib.error.URLError, ConnectionError, OSError):
             if time.monotonic() > deadline:
                 raise
@@ -99,6 +101,18 @@ def wrk_failures(output):
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     failures["non_2xx"] = int(non_2xx[1]) if non_2xx else 0
     return failures
+
+
+def create_token(run, scope="write", name=None):
+    """A new API token, made as an operator makes one: `manage.py createtoken`, whose last line of output it is.
+
+    `run(*command)` runs a command where the app's settings are and returns its
+    CompletedProcess: a one-off `docker run` of the prod image (conftest's
+    `one_off`), `docker exec` into a running container, `docker compose exec`, podman.
+    """
+    result = run("python", "manage.py", "createtoken", name or unique_name("token"), "--scope", scope)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.splitlines()[-1]
 
 
 def compose_config(repo=REPO):

@@ -4,7 +4,7 @@ Slow: `make test-arm64` runs these, `make test` leaves them out (docs/release.md
 """
 
 import pytest
-from helpers import IMAGE, REPO, docker, env_args, free_port, http, make, unique_name, wait_for_http
+from helpers import IMAGE, REPO, create_token, docker, env_args, free_port, http, make, unique_name, wait_for_http
 
 pytestmark = pytest.mark.arm64
 ARM64 = ["--platform", "linux/arm64"]
@@ -43,7 +43,9 @@ def test_migrates_answers_ready_and_stores_a_post(arm64_image, network, prod_env
         status, _, body = http("GET", f"{url}/readyz", timeout=30)
         assert (status, body) == (200, {"status": "ok"})
 
-        status, _, note = http("POST", f"{url}/api/notes/", {"title": "From arm64", "body": "emulated"}, timeout=30)
+        token = create_token(lambda *command: docker("exec", name, *command, timeout=600))
+        note = {"title": "From arm64", "body": "emulated"}
+        status, _, note = http("POST", f"{url}/api/notes/", note, timeout=30, token=token)
 
         assert status == 201, note
         assert database.query(f"SELECT title, body FROM notes_note WHERE id = {int(note['id'])}") == [

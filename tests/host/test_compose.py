@@ -5,7 +5,7 @@ import subprocess
 import time
 
 import pytest
-from helpers import compose_config, compose_image, docker, free_port, http, unique_name, wait_for_http
+from helpers import compose_config, compose_image, create_token, docker, free_port, http, unique_name, wait_for_http
 
 
 @pytest.fixture
@@ -28,11 +28,12 @@ def stack(repo_copy):
 
 def test_up_wait_returns_with_the_api_answering_on_loopback_only(stack):
     _, url, run = stack
+    token = create_token(lambda *command: run("exec", "-T", "app", *command))
 
     # `up --wait` has returned: no retry loop, the API must answer now.
-    status, _, note = http("POST", f"{url}/api/notes/", {"title": "from compose"})
+    status, _, note = http("POST", f"{url}/api/notes/", {"title": "from compose"}, token=token)
     assert status == 201
-    assert http("GET", f"{url}/api/notes/")[2]["results"] == [note]
+    assert http("GET", f"{url}/api/notes/", token=token)[2]["results"] == [note]
     assert run("port", "app", "8000").stdout.strip() == url.removeprefix("http://")
 
 
@@ -94,7 +95,7 @@ def test_an_edit_is_copied_into_the_container_and_served(watched):
 
 
 def test_make_down_and_up_keep_the_database(repo_copy):
-    """`make up` and `make down` as a developer runs them: the named volume holds PostgreSQL's data."""
+    """`make up`, `make token` and `make down` as a developer runs them: the named volume holds PostgreSQL's data."""
     port = free_port()
     env = {**os.environ, "APP_PORT": str(port)}
     database = compose_config(repo_copy)["services"]["db"]["environment"]
@@ -109,12 +110,17 @@ def test_make_down_and_up_keep_the_database(repo_copy):
 
     try:
         succeed("make", "up")
-        status, _, note = http("POST", f"http://127.0.0.1:{port}/api/notes/", {"title": "kept"})
+        # As the README has it: TOKEN=$(make --silent token), a write token named dev.
+        token = succeed("make", "--silent", "token")
+        assert len(token.splitlines()) == 1
+        status, _, note = http("POST", f"http://127.0.0.1:{port}/api/notes/", {"title": "kept"}, token=token.strip())
         assert status == 201
+        refused = run("make", "--silent", "token")
+        assert refused.returncode != 0 and "A token named 'dev' exists already" in refused.stderr
         succeed("make", "down")
         succeed("make", "up")
 
-        assert http("GET", f"http://127.0.0.1:{port}/api/notes/{note['id']}/")[2] == note
+        assert http("GET", f"http://127.0.0.1:{port}/api/notes/{note['id']}/", token=token.strip())[2] == note
         sql = "SELECT current_setting('server_version_num')::int / 10000, pg_encoding_to_char(encoding)"
         sql += f" FROM pg_database WHERE datname = '{database['POSTGRES_DB']}'"
         psql = ["psql", f"--username={database['POSTGRES_USER']}", "-tAc", sql]

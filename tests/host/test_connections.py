@@ -31,19 +31,23 @@ def wrk_image():
     return build_wrk_image(f"{IMAGE}:wrk")
 
 
+def api_headers(token):
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
 def address(url):
     host, port = url.removeprefix("http://").split(":")
     return host, int(port)
 
 
-def test_http_client_sends_every_request_of_a_session_on_one_connection(run_prod, migrated):
+def test_http_client_sends_every_request_of_a_session_on_one_connection(run_prod, token):
     _, url = run_prod()
     wait_for_http(f"{url}/healthz")
     connection = http.client.HTTPConnection(*address(url), timeout=10)
     answers, local_ports = [], set()
 
     def send(method, path, body=None):
-        connection.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        connection.request(method, path, body=body, headers=api_headers(token))
         local_ports.add(connection.sock.getsockname()[1])
         response = connection.getresponse()
         raw = response.read()
@@ -60,13 +64,13 @@ def test_http_client_sends_every_request_of_a_session_on_one_connection(run_prod
     assert len(local_ports) == 1, "a new connection was opened"
 
 
-def test_httpx_reuses_its_connection(run_prod, migrated):
+def test_httpx_reuses_its_connection(run_prod, token):
     _, url = run_prod()
     wait_for_http(f"{url}/healthz")
 
     statuses, client_ports = [], set()
 
-    with httpx.Client(base_url=url, timeout=10) as client:
+    with httpx.Client(base_url=url, headers=api_headers(token), timeout=10) as client:
         for method, body in [("GET", None), ("GET", None), ("POST", {"title": "from httpx"}), ("GET", None)]:
             response = client.request(method, "/api/notes/", json=body)
             statuses.append(response.status_code)
@@ -76,11 +80,11 @@ def test_httpx_reuses_its_connection(run_prod, migrated):
     assert len(client_ports) == 1, "a new connection was opened"
 
 
-def test_without_the_router_each_answer_says_the_connection_closes(run_prod, migrated):
+def test_without_the_router_each_answer_says_the_connection_closes(run_prod, token):
     _, url = run_prod(extra_args=WITHOUT_ROUTER)
     wait_for_http(f"{url}/healthz")
 
-    with httpx.Client(base_url=url, timeout=10) as client:
+    with httpx.Client(base_url=url, headers=api_headers(token), timeout=10) as client:
         responses = [client.get("/api/notes/") for _ in range(3)]
 
     assert [(r.status_code, r.headers["Connection"]) for r in responses] == [(200, "close")] * 3
@@ -88,7 +92,7 @@ def test_without_the_router_each_answer_says_the_connection_closes(run_prod, mig
 
 @pytest.mark.parametrize("router", [True, False], ids=["router", "without router"])
 @pytest.mark.parametrize("size", [100_000, 3_000_000], ids=["100 KB", "3 MB"])
-def test_an_oversized_body_gets_its_413_every_time(run_prod, migrated, router, size):
+def test_an_oversized_body_gets_its_413_every_time(run_prod, token, router, size):
     # http.client sends the whole body before it reads: the answer must survive that.
     _, url = run_prod(extra_args=[] if router else WITHOUT_ROUTER)
     wait_for_http(f"{url}/healthz")
@@ -96,7 +100,7 @@ def test_an_oversized_body_gets_its_413_every_time(run_prod, migrated, router, s
     for _ in range(10):
         connection = http.client.HTTPConnection(*address(url), timeout=10)
         try:
-            connection.request("POST", "/api/notes/", body=b"x" * size, headers={"Content-Type": "application/json"})
+            connection.request("POST", "/api/notes/", body=b"x" * size, headers=api_headers(token))
             response = connection.getresponse()
             answers.append((response.status, response.getheader("Content-Type"), json.loads(response.read())["status"]))
         except (ConnectionError, http.client.HTTPException) as error:
@@ -117,11 +121,12 @@ def test_the_kernel_allows_the_listen_queue_uwsgi_asks_for(run_prod):
     assert f"listen backlog is limited to {uwsgi_option('listen')} connections" in docker("logs", name).stdout
 
 
-def test_512_connections_at_once_are_all_answered(run_prod, migrated, wrk_image):
+def test_512_connections_at_once_are_all_answered(run_prod, token, wrk_image):
     # wrk inside the container's network namespace: what is measured is the service, not Docker's proxy.
     name, url = run_prod()
     wait_for_http(f"{url}/healthz")
-    load = ["-t2", "-c512", "-d10s", "--timeout", "5s", "http://127.0.0.1:8000/api/notes/"]
+    load = ["-H", f"Authorization: Bearer {token}", "-t2", "-c512", "-d10s", "--timeout", "5s"]
+    load.append("http://127.0.0.1:8000/api/notes/")
 
     output = docker("run", "--rm", "--network", f"container:{name}", wrk_image, *load).stdout
 
@@ -143,7 +148,7 @@ def occupy_the_worker(url, stop):
                 break
 
 
-def test_requests_beyond_capacity_are_answered_503_with_retry_after(run_prod, migrated):
+def test_requests_beyond_capacity_are_answered_503_with_retry_after(run_prod):
     # One worker, kept busy, and a queue of two: the other requests have nowhere to wait.
     small = ["-e", "UWSGI_PROCESSES=1", "-e", "UWSGI_LISTEN=2"]
     name, url = run_prod(extra_args=small)

@@ -5,6 +5,7 @@ handshakes, so connecting "works" and every query waits forever. In a module
 of its own: its database is paused, so no other test may share it.
 """
 
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,33 +17,38 @@ READYZ_WITHIN = 3
 HEALTHZ_WITHIN = 1
 
 
-def timed(method, url, body=None):
+def timed(method, url, token, body=None):
     began = time.monotonic()
-    status, headers, body = http(method, url, body, timeout=30)
+    status, headers, body = http(method, url, body, timeout=30, token=token)
     return status, headers, body, time.monotonic() - began
 
 
-def test_a_hung_database_is_503_in_seconds_while_liveness_answers_at_once(run_prod, migrated, database):
+def test_a_hung_database_is_503_in_seconds_while_liveness_answers_at_once(run_prod, token, database):
     name, url = run_prod()
     wait_for_http(f"{url}/healthz")
-    status, _, note = http("POST", f"{url}/api/notes/", {"title": "before the hang"})
+    status, _, note = http("POST", f"{url}/api/notes/", {"title": "before the hang"}, token=token)
     assert status == 201, note
-    for _ in range(8):  # several workers now hold an open connection, others will connect anew
-        assert http("GET", f"{url}/api/notes/")[0] == 200
+    for _ in range(8):  # several workers now hold an open connection (and the token), others will connect anew
+        assert http("GET", f"{url}/api/notes/", token=token)[0] == 200
+    # A well-formed token no worker has seen: its lookup is what waits for the database.
+    unseen = secrets.token_urlsafe(32)
 
     docker("pause", database.name)
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
-            # Four API requests and a readiness probe, all stuck at once: five of the eight workers.
+            # Five API requests and a readiness probe, all stuck at once: six of the eight workers.
             stuck = [
-                pool.submit(timed, "GET", f"{url}/api/notes/"),
-                pool.submit(timed, "GET", f"{url}/api/notes/{note['id']}/"),
-                pool.submit(timed, "POST", f"{url}/api/notes/", {"title": "during the hang"}),
-                pool.submit(timed, "PATCH", f"{url}/api/notes/{note['id']}/", {"title": "changed during the hang"}),
+                pool.submit(timed, "GET", f"{url}/api/notes/", token),
+                pool.submit(timed, "GET", f"{url}/api/notes/{note['id']}/", token),
+                pool.submit(timed, "POST", f"{url}/api/notes/", token, {"title": "during the hang"}),
+                pool.submit(
+                    timed, "PATCH", f"{url}/api/notes/{note['id']}/", token, {"title": "changed during the hang"}
+                ),
+                pool.submit(timed, "GET", f"{url}/api/notes/", unseen),
             ]
-            readiness = pool.submit(timed, "GET", f"{url}/readyz")
+            readiness = pool.submit(timed, "GET", f"{url}/readyz", None)
             time.sleep(0.5)
-            liveness = [timed("GET", f"{url}/healthz") for _ in range(3)]
+            liveness = [timed("GET", f"{url}/healthz", None) for _ in range(3)]
             answers = [future.result() for future in stuck]
             ready = readiness.result()
     finally:
@@ -60,8 +66,8 @@ def test_a_hung_database_is_503_in_seconds_while_liveness_answers_at_once(run_pr
     # Back by itself, in the same container, with nothing lost and no worker killed.
     wait_until_ready(url, timeout=15)
     for _ in range(8):
-        assert http("GET", f"{url}/api/notes/{note['id']}/")[2] == note
-    assert http("POST", f"{url}/api/notes/", {"title": "after the hang"})[0] == 201
+        assert http("GET", f"{url}/api/notes/{note['id']}/", token=token)[2] == note
+    assert http("POST", f"{url}/api/notes/", {"title": "after the hang"}, token=token)[0] == 201
     logs = docker("logs", name)
     assert "HARAKIRI" not in logs.stdout + logs.stderr
     assert docker("inspect", "--format", "{{.RestartCount}}", name).stdout.strip() == "0"

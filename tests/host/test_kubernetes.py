@@ -16,7 +16,18 @@ import time
 
 import pytest
 import yaml
-from helpers import REPO, Postgres, compose_image, docker, free_port, http, make, unique_name, wait_for_http
+from helpers import (
+    REPO,
+    Postgres,
+    compose_image,
+    create_token,
+    docker,
+    free_port,
+    http,
+    make,
+    unique_name,
+    wait_for_http,
+)
 
 KUBECTL = REPO / ".cache" / "lint-venv" / "bin" / "kubectl"
 KUSTOMIZATIONS = ["deploy/kubernetes/base", "deploy/kubernetes/overlays/example"]
@@ -308,7 +319,8 @@ def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, prod_ima
         assert http("GET", url + path)[0] == 200, f"{probe} asks {path}"
     # A host name from the ConfigMap: Django would refuse any other.
     host = manifests["ConfigMap"]["data"]["DJANGO_ALLOWED_HOSTS"].split(",")[0]
-    status, _, note = http("POST", f"{url}/api/notes/", {"title": "from the pod"}, headers={"Host": host})
+    token = create_token(lambda *command: podman("exec", app, *command))
+    status, _, note = http("POST", f"{url}/api/notes/", {"title": "from the pod"}, headers={"Host": host}, token=token)
     assert status == 201, note
     # The note's table, whatever the app's label makes its name.
     psql = ["exec", database, "psql", "--username=notes", "--no-align", "--tuples-only", "--command"]

@@ -6,7 +6,7 @@ import secrets
 import time
 
 import pytest
-from helpers import docker, env_args, http, raw_request, wait_for_http
+from helpers import create_token, docker, env_args, http, raw_request, wait_for_http
 
 IDLE_SECONDS = 20
 # config/uwsgi.ini's log-format: client "METHOD path protocol" status bytes duration.
@@ -33,11 +33,18 @@ def logs_since(name, since):
 
 
 @pytest.fixture(scope="module")
-def unmigrated_env(database, prod_env):
-    """Settings for a database without the app's tables, where listing notes is a server error."""
+def unmigrated_env(database, prod_env, one_off):
+    """Settings for a database with the tokens' table but not the notes', where listing notes is a server error."""
     name = f"unmigrated_{secrets.token_hex(4)}"
     database.query(f"CREATE DATABASE {name}")
-    return {**prod_env, "DATABASE_URL": f"{database.url.rsplit('/', 1)[0]}/{name}"}
+    env = {**prod_env, "DATABASE_URL": f"{database.url.rsplit('/', 1)[0]}/{name}"}
+    one_off("python", "manage.py", "migrate", "api", "--no-input", env=env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def unmigrated_token(one_off, unmigrated_env):
+    return create_token(lambda *command: one_off(*command, env=unmigrated_env))
 
 
 def run_unmigrated(run_prod, unmigrated_env, *extra_args):
@@ -59,12 +66,12 @@ def test_an_idle_container_logs_nothing_but_request_lines(run_prod, migrated):
     assert "lseek" not in "\n".join(logs_since(name, 0))
 
 
-def test_each_request_is_one_line_and_a_server_error_keeps_its_traceback(run_prod, unmigrated_env):
+def test_each_request_is_one_line_and_a_server_error_keeps_its_traceback(run_prod, unmigrated_env, unmigrated_token):
     name, url = run_unmigrated(run_prod, unmigrated_env)
     since = time.time()
 
     assert http("GET", f"{url}/no/such/page")[0] == 404
-    assert http("GET", f"{url}/api/notes/?limit=5")[0] == 500  # the table does not exist
+    assert http("GET", f"{url}/api/notes/?limit=5", token=unmigrated_token)[0] == 500  # the table does not exist
 
     time.sleep(1)  # the master writes the lines
     lines = logs_since(name, since)
@@ -78,13 +85,13 @@ def test_each_request_is_one_line_and_a_server_error_keeps_its_traceback(run_pro
     assert "Traceback (most recent call last):" in log and 'relation "notes_note" does not exist' in log
 
 
-def test_log_format_json_makes_every_line_a_json_object(run_prod, unmigrated_env):
+def test_log_format_json_makes_every_line_a_json_object(run_prod, unmigrated_env, unmigrated_token):
     name, url = run_unmigrated(run_prod, unmigrated_env, "-e", "LOG_FORMAT=json")
     since = time.time()
     awkward_path = '/quote"back\\slash\x01\xff/' + "long" * 100  # raw bytes, as a client may send them
 
     assert http("GET", f"{url}/readyz")[0] == 200
-    assert http("GET", f"{url}/api/notes/")[0] == 500
+    assert http("GET", f"{url}/api/notes/", token=unmigrated_token)[0] == 500
     raw_request(
         url, b"GET " + awkward_path.encode("latin-1") + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
     )

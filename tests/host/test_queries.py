@@ -1,7 +1,8 @@
 """The statements one `GET /api/notes/` sends to PostgreSQL, as the server logs them.
 
 Counted by the server, so that everything the request costs is seen: the
-connection's health check as well as the queries Django's own tools count.
+connection's health check and the token's lookup as well as the queries
+Django's own tools count.
 In a module of its own: it turns on statement logging for the database's user.
 """
 
@@ -9,7 +10,7 @@ import secrets
 import time
 
 import pytest
-from helpers import docker, http, wait_for_http
+from helpers import create_token, docker, http, wait_for_http
 
 
 @pytest.fixture(scope="module")
@@ -34,23 +35,33 @@ def logged_statements(database):
 
 
 @pytest.fixture
-def served(run_prod, migrated, logged_statements):
-    # One worker, so that every request reuses the one connection it keeps open.
+def served(run_prod, token, logged_statements):
+    # One worker, so that every request reuses the one connection it keeps open,
+    # and remembers the token these requests looked up (for 4 s, app/api/auth.py).
     name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=1"])
     wait_for_http(f"{url}/healthz")
     for number in range(3):
-        assert http("POST", f"{url}/api/notes/", {"title": f"note {number}"})[0] == 201
+        assert http("POST", f"{url}/api/notes/", {"title": f"note {number}"}, token=token)[0] == 201
     return url
 
 
-def test_a_page_of_notes_is_one_statement_on_a_reused_connection(served, logged_statements):
-    statements = logged_statements(lambda: http("GET", f"{served}/api/notes/?limit=2"))
+def test_a_page_of_notes_is_one_statement_on_a_reused_connection(served, token, logged_statements):
+    statements = logged_statements(lambda: http("GET", f"{served}/api/notes/?limit=2", token=token))
 
     assert len(statements) == 1, statements
     assert "COUNT(" in statements[0] and "LIMIT 2" in statements[0]
 
 
-def test_a_page_past_the_end_adds_one_count(served, logged_statements):
-    statements = logged_statements(lambda: http("GET", f"{served}/api/notes/?offset=10"))
+def test_a_page_past_the_end_adds_one_count(served, token, logged_statements):
+    statements = logged_statements(lambda: http("GET", f"{served}/api/notes/?offset=10", token=token))
 
     assert len(statements) == 2, statements
+
+
+def test_a_token_the_worker_does_not_remember_costs_one_lookup_by_its_digest(served, logged_statements, one_off):
+    other = create_token(one_off, scope="read")
+
+    statements = logged_statements(lambda: http("GET", f"{served}/api/notes/?limit=2", token=other))
+
+    assert len(statements) == 2, statements
+    assert 'FROM "api_token" WHERE "api_token"."digest" =' in statements[0], statements[0]

@@ -12,21 +12,21 @@ import pytest
 from helpers import docker, env_args, http, wait_for_http
 
 
-def test_notes_persist_across_a_restart_and_can_be_changed(run_prod, migrated):
+def test_notes_persist_across_a_restart_and_can_be_changed(run_prod, token):
     name, url = run_prod()
     assert wait_for_http(f"{url}/healthz")[0] == 200
 
-    status, headers, note = http("POST", f"{url}/api/notes/", {"title": "Survives", "body": "a restart"})
+    status, headers, note = http("POST", f"{url}/api/notes/", {"title": "Survives", "body": "a restart"}, token=token)
     assert status == 201, note
 
     docker("restart", name)
     wait_for_http(f"{url}/healthz")
 
-    assert http("GET", f"{url}/api/notes/{note['id']}/")[2] == note
-    status, _, patched = http("PATCH", f"{url}/api/notes/{note['id']}/", {"body": "and a patch"})
+    assert http("GET", f"{url}/api/notes/{note['id']}/", token=token)[2] == note
+    status, _, patched = http("PATCH", f"{url}/api/notes/{note['id']}/", {"body": "and a patch"}, token=token)
     assert (status, patched["title"], patched["body"]) == (200, "Survives", "and a patch")
-    assert http("DELETE", f"{url}/api/notes/{note['id']}/")[0] == 204
-    assert http("GET", f"{url}/api/notes/{note['id']}/")[0] == 404
+    assert http("DELETE", f"{url}/api/notes/{note['id']}/", token=token)[0] == 204
+    assert http("GET", f"{url}/api/notes/{note['id']}/", token=token)[0] == 404
 
 
 def test_served_by_uwsgi_and_ready_with_the_database(run_prod, migrated):
@@ -50,7 +50,7 @@ def test_errors_are_json(run_prod, migrated):
     assert body["status"] == 404
 
 
-def test_concurrent_posts_are_each_written_whole_or_not_at_all(run_prod, migrated, database):
+def test_concurrent_posts_are_each_written_whole_or_not_at_all(run_prod, token, database):
     _, url = run_prod()
     wait_for_http(f"{url}/healthz")
     notes = [{"title": f"concurrent {number}", "body": f"body of note {number} " * 50} for number in range(50)]
@@ -58,7 +58,7 @@ def test_concurrent_posts_are_each_written_whole_or_not_at_all(run_prod, migrate
 
     def post(note):
         all_at_once.wait()
-        return http("POST", f"{url}/api/notes/", note, timeout=60)
+        return http("POST", f"{url}/api/notes/", note, timeout=60, token=token)
 
     with ThreadPoolExecutor(max_workers=len(notes)) as pool:
         answers = list(pool.map(post, notes))
@@ -95,13 +95,14 @@ def test_health_check_reports_healthy(run_prod, migrated):
         time.sleep(0.5)
 
 
-def trickled_post(url, note, seconds, answer):
+def trickled_post(url, token, note, seconds, answer):
     """POSTs a note whose body arrives in pieces over `seconds`; puts the raw response in answer["raw"]."""
     host, port = url.removeprefix("http://").split(":")
     body = json.dumps(note).encode()
     pieces = [body[i : i + len(body) // 20 + 1] for i in range(0, len(body), len(body) // 20 + 1)]
     with socket.create_connection((host, int(port)), timeout=15) as sock:
         head = "POST /api/notes/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        head += f"Authorization: Bearer {token}\r\n"
         sock.sendall(f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
         for piece in pieces:
             time.sleep(seconds / len(pieces))
@@ -109,12 +110,13 @@ def trickled_post(url, note, seconds, answer):
         answer["raw"] = b"".join(iter(lambda: sock.recv(65536), b""))
 
 
-def test_stop_lets_a_request_whose_body_is_still_arriving_finish(run_prod, migrated):
+def test_stop_lets_a_request_whose_body_is_still_arriving_finish(run_prod, token):
     name, url = run_prod()
     wait_for_http(f"{url}/healthz")
     title = f"in flight {secrets.token_hex(4)}"
     answer = {}
-    client = threading.Thread(target=trickled_post, args=(url, {"title": title, "body": "x" * 4000}, 2.0, answer))
+    note = {"title": title, "body": "x" * 4000}
+    client = threading.Thread(target=trickled_post, args=(url, token, note, 2.0, answer))
     client.start()
     time.sleep(0.6)  # the request is under way, its body a third sent
 
@@ -127,7 +129,7 @@ def test_stop_lets_a_request_whose_body_is_still_arriving_finish(run_prod, migra
     assert seconds < 8, f"docker stop took {seconds:.1f} s: uWSGI did not exit by itself"
     _, other = run_prod()
     wait_for_http(f"{other}/healthz")
-    titles = [note["title"] for note in http("GET", f"{other}/api/notes/?limit=100")[2]["results"]]
+    titles = [note["title"] for note in http("GET", f"{other}/api/notes/?limit=100", token=token)[2]["results"]]
     assert title in titles
 
 
@@ -141,21 +143,22 @@ def test_an_idle_container_stops_quickly_with_exit_code_0(run_prod, migrated):
     assert seconds < 3
 
 
-def test_serves_read_only_without_capabilities_or_privilege_escalation(run_prod, migrated):
+def test_serves_read_only_without_capabilities_or_privilege_escalation(run_prod, token):
     locked_down = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
     _, url = run_prod(extra_args=locked_down)
     wait_for_http(f"{url}/healthz")
 
-    status, _, note = http("POST", f"{url}/api/notes/", {"title": "written from a read-only container"})
+    status, _, note = http("POST", f"{url}/api/notes/", {"title": "written from a read-only container"}, token=token)
 
     assert status == 201
-    assert http("GET", f"{url}/api/notes/{note['id']}/")[0] == 200
+    assert http("GET", f"{url}/api/notes/{note['id']}/", token=token)[0] == 200
 
 
-def test_accepts_8_kb_of_request_headers(run_prod, migrated):
+def test_accepts_8_kb_of_request_headers(run_prod, token):
     _, url = run_prod()
     wait_for_http(f"{url}/healthz")
-    request = f"GET /api/notes/ HTTP/1.1\r\nHost: localhost\r\nCookie: {'c' * 8192}\r\nConnection: close\r\n\r\n"
+    request = f"GET /api/notes/ HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n"
+    request += f"Cookie: {'c' * 8192}\r\nConnection: close\r\n\r\n"
     host, port = url.removeprefix("http://").split(":")
 
     with socket.create_connection((host, int(port)), timeout=10) as sock:
@@ -166,12 +169,13 @@ def test_accepts_8_kb_of_request_headers(run_prod, migrated):
 
 
 @pytest.mark.parametrize(("trusted", "hsts_expected"), [("false", False), ("true", True)])
-def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(run_prod, migrated, trusted, hsts_expected):
+def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(run_prod, token, trusted, hsts_expected):
     # Django sends HSTS only on requests it believes came over HTTPS.
     _, url = run_prod(extra_args=["-e", f"DJANGO_TRUST_X_FORWARDED_PROTO={trusted}"])
     wait_for_http(f"{url}/healthz")
     host, port = url.removeprefix("http://").split(":")
-    request = "GET /api/notes/ HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
+    request = f"GET /api/notes/ HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n"
+    request += "X-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
 
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(request.encode())

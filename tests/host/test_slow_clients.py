@@ -31,7 +31,7 @@ def trickle_headers(url, stop):
             connection.close()
 
 
-def test_slow_clients_do_not_delay_an_ordinary_request(run_prod, migrated):
+def test_slow_clients_do_not_delay_an_ordinary_request(run_prod, token):
     _, url = run_prod()
     wait_for_http(f"{url}/healthz")
     stop = threading.Event()
@@ -42,7 +42,7 @@ def test_slow_clients_do_not_delay_an_ordinary_request(run_prod, migrated):
         timings = []
         for path in ["/healthz", "/api/notes/", "/readyz", "/api/notes/"]:
             began = time.monotonic()
-            status = http("GET", f"{url}{path}", timeout=TRICKLE_SECONDS)[0]
+            status = http("GET", f"{url}{path}", timeout=TRICKLE_SECONDS, token=token)[0]
             timings.append((path, status, round(time.monotonic() - began, 2)))
     finally:
         stop.set()
