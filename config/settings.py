@@ -116,9 +116,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 INSTALLED_APPS = ["app.api", "app.notes"]
 
 MIDDLEWARE = [
-    # Outermost, so that it sees every answer, and reads what a client sent that no view read.
-    "app.api.middleware.UnreadBodyMiddleware",
-    # Then the deadline, which covers every database access of a request.
+    # First, so that its deadline covers every database access of a request.
     "app.api.deadline.DatabaseDeadlineMiddleware",
     # Then the probes, answered before host validation and HTTPS redirects.
     "app.api.middleware.HealthProbeMiddleware",

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 from app.api.logs import set_request_log_vars
+from app.api.unread_body import ReadRestOfBody
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -21,4 +22,4 @@ def application(environ, start_response):
     environ["wsgi.url_scheme"] = "http"
     if json_request_lines:
         set_request_log_vars(environ)
-    return django_application(environ, start_response)
+    return ReadRestOfBody(django_application(environ, start_response), environ)

@@ -9,38 +9,6 @@ from app.api.problems import method_not_allowed, problem
 
 logger = logging.getLogger(__name__)
 
-# The most of a request body that is read to be thrown away (see UnreadBodyMiddleware).
-DRAIN_LIMIT = 8 * 1024 * 1024
-
-
-class UnreadBodyMiddleware:
-    """Reads what is left of a request's body after the answer is made, so that the client receives the answer.
-
-    A response given before the body was read (a 413, a 404 for a POST) is
-    followed by the connection's end; closing it with the client's bytes
-    still unread makes the kernel reset it, and the client loses the answer
-    (RFC 9112 9.6). Read to its end, the body is gone and the connection can
-    even be reused. First in MIDDLEWARE, so it follows every answer.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        # Django's stream stops at Content-Length and goes on from where the view stopped.
-        if 0 < content_length(request) <= DRAIN_LIMIT:
-            while request.read(64 * 1024):
-                pass
-        return response
-
-
-def content_length(request):
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
 
 class HealthProbeMiddleware:
     """Answers the container platform's probes.

@@ -18,10 +18,11 @@ import socket
 import sys
 import time
 
+from app.api.unread_body import DRAIN_LIMIT
+
 RETRY_AFTER_SECONDS = 1
-# A shed request's body is read and discarded, so that the router can pass the
-# answer on before it closes (RFC 9112 9.6); a larger body is not waited for.
-DRAIN_LIMIT = 8 * 1024 * 1024
+# After the answer, a shed request's body is read and discarded, so that the
+# router can pass the answer on before it closes (see unread_body); not for long.
 DRAIN_SECONDS = 2
 JSON_LOGS = os.environ.get("LOG_FORMAT", "").strip().lower() == "json"
 
@@ -75,12 +76,12 @@ async def shed(reader, writer):
     try:
         header = await reader.readexactly(4)
         variables = request_vars(await reader.readexactly(int.from_bytes(header[1:3], "little")))
-        length = int(variables.get("CONTENT_LENGTH") or 0)
-        if 0 < length <= DRAIN_LIMIT:
-            await asyncio.wait_for(reader.readexactly(length), DRAIN_SECONDS)
         writer.write(RESPONSE)
         await writer.drain()
         print(log_line(variables), flush=True)
+        length = int(variables.get("CONTENT_LENGTH") or 0)
+        if 0 < length <= DRAIN_LIMIT:
+            await asyncio.wait_for(reader.readexactly(length), DRAIN_SECONDS)
     except OSError, ValueError, asyncio.IncompleteReadError, TimeoutError:
         pass  # the router or its client gave up: nobody is left to answer
     finally:
