@@ -21,7 +21,7 @@ UV_VERSION := 0.13.8
 RELEASE_TOOLS := .cache/release-tools
 SBOM ?= sbom.cdx.json
 # The shell scripts that shellcheck checks: add yours here.
-SHELL_SCRIPTS := .ci/run
+SHELL_SCRIPTS := .ci/run .devcontainer/initialize.sh
 # Where `make lint` writes the Kubernetes manifests as kubectl renders them.
 RENDERED := .cache/kubernetes
 
@@ -122,6 +122,7 @@ lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and 
 	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	docker compose config --quiet
 	docker compose -f docker-compose.yml -f compose.watch.yaml config --quiet
+	docker compose -f docker-compose.yml -f .devcontainer/compose.yaml config --quiet
 	@# The git hooks must run the same versions as this target.
 	@for pin in $$(grep -oE '^[A-Za-z0-9._-]+==[^ ]+' requirements-lint.in); do \
 		grep -qFw -- "$$pin" .pre-commit-config.yaml \
@@ -179,6 +180,9 @@ $(RELEASE_TOOLS)/installed: requirements-release.txt Dockerfile
 clean: ## Remove the stacks, their volumes, the images and local caches
 	docker compose down --volumes --remove-orphans
 	docker compose -p $(TEST_PROJECT) down --volumes --remove-orphans
+	@# The dev container's stack, by the project name initialize.sh wrote, if it ever ran.
+	if [ -e .devcontainer/compose.host.yaml ]; then docker compose -f docker-compose.yml -f .devcontainer/compose.yaml \
+		-f .devcontainer/compose.host.yaml down --volumes --remove-orphans --rmi local; fi
 	-docker image rm $(IMAGE):prod $(IMAGE):dev $(IMAGE):export $(IMAGE):prod-arm64
 	docker image ls --format '{{.Repository}}:{{.Tag}}' --filter reference=$(IMAGE)-bench | xargs --no-run-if-empty docker image rm
 	rm -rf .cache
