@@ -1,7 +1,7 @@
 # Tasks for developing, testing and releasing the service. `make help` lists them.
 # Everything runs in containers; the host needs Docker with Compose v2, make,
 # and python3 (for the throwaway venvs of the linters and host-side tests, and
-# for the bench scripts).
+# for the bench scripts), and Node.js 20 or newer with npm for the dev container test's CLI.
 
 IMAGE ?= notes
 # Compose project for `make test`, apart from the one `make up` runs.
@@ -24,6 +24,11 @@ SBOM ?= sbom.cdx.json
 SHELL_SCRIPTS := .ci/run .devcontainer/initialize.sh
 # Where `make lint` writes the Kubernetes manifests as kubectl renders them.
 RENDERED := .cache/kubernetes
+# The dev container CLI (npm's @devcontainers/cli), which tests/host/test_devcontainer.py
+# drives as VS Code would. Its folder carries the version, so a new one installs anew.
+DEVCONTAINER_CLI_VERSION := 0.89.0
+DEVCONTAINER_CLI_DIR := .cache/devcontainer-cli-$(DEVCONTAINER_CLI_VERSION)
+DEVCONTAINER_CLI := $(DEVCONTAINER_CLI_DIR)/node_modules/.bin/devcontainer
 
 .DEFAULT_GOAL := help
 .PHONY: help build up init watch down logs shell migrate test test-app test-host rename bench loadtest memory lock \
@@ -73,8 +78,8 @@ test-app: ## Run the test suite in the dev image against PostgreSQL (PYTEST_ARGS
 
 # PYTEST_ARGS picks tests here too, e.g. PYTEST_ARGS="tests/host/test_image.py -k budget".
 # The linters' venv too: its kubectl renders the Kubernetes manifests for the tests.
-test-host: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor ## Test the images, containers, compose stack, linters and template from the host
-	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
+test-host: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor $(DEVCONTAINER_CLI) ## Test the images, containers, compose stack, dev container, linters and template from the host
+	IMAGE=$(IMAGE) DEVCONTAINER_CLI=$(CURDIR)/$(DEVCONTAINER_CLI) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
 
 # Not part of `make test`: emulated, the build takes the better part of an hour or more (docs/release.md).
 build-arm64: ## Build prod for linux/arm64 under QEMU emulation as notes:prod-arm64 (slow, see docs/release.md)
@@ -91,6 +96,14 @@ $(TEST_VENV)/bin/pytest: Pipfile.lock
 	python3 -m venv $(TEST_VENV)
 	docker run --rm $(IMAGE):export cat requirements-dev.txt >$(TEST_VENV)/requirements.txt
 	$(TEST_VENV)/bin/pip install --quiet --require-hashes -r $(TEST_VENV)/requirements.txt
+
+# The CLI needs Node.js 20 or newer; it has no dependencies, so the exact version pins all it runs.
+$(DEVCONTAINER_CLI):
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' 2>/dev/null && command -v npm >/dev/null \
+		|| { echo "The dev container test needs Node.js 20 or newer and npm on the host (nodejs.org/en/download)."; exit 1; }
+	rm -rf $(DEVCONTAINER_CLI_DIR)
+	npm install --prefix $(DEVCONTAINER_CLI_DIR) --no-audit --no-fund --ignore-scripts --loglevel=error \
+		@devcontainers/cli@$(DEVCONTAINER_CLI_VERSION)
 
 # scripts/rename.py lists what it changes; it refuses a name that is not a lowercase identifier.
 rename: ## Give a copy of this template its own name: make rename NAME=inventory
