@@ -1,7 +1,7 @@
 # Tasks for developing, testing and releasing the service. `make help` lists them.
 # Everything runs in containers; the host needs Docker with Compose v2, make,
 # and python3 (for the throwaway venvs of the linters and host-side tests, and
-# for the bench scripts).
+# for the bench scripts), and Node.js 20 or newer with npm for the dev container test's CLI.
 
 IMAGE ?= notes
 # Compose project for `make test`, apart from the one `make up` runs.
@@ -21,9 +21,14 @@ UV_VERSION := 0.13.8
 RELEASE_TOOLS := .cache/release-tools
 SBOM ?= sbom.cdx.json
 # The shell scripts that shellcheck checks: add yours here.
-SHELL_SCRIPTS := .ci/run
+SHELL_SCRIPTS := .ci/run .devcontainer/initialize.sh
 # Where `make lint` writes the Kubernetes manifests as kubectl renders them.
 RENDERED := .cache/kubernetes
+# The dev container CLI (npm's @devcontainers/cli), which tests/host/test_devcontainer.py
+# drives as VS Code would. Its folder carries the version, so a new one installs anew.
+DEVCONTAINER_CLI_VERSION := 0.89.0
+DEVCONTAINER_CLI_DIR := .cache/devcontainer-cli-$(DEVCONTAINER_CLI_VERSION)
+DEVCONTAINER_CLI := $(DEVCONTAINER_CLI_DIR)/node_modules/.bin/devcontainer
 
 .DEFAULT_GOAL := help
 .PHONY: help init up watch down logs shell migrate manage token lock rename test test-app test-host build-arm64 test-arm64 lint lint-kubernetes lock-tools build sbom audit bench loadtest memory clean
@@ -94,8 +99,8 @@ test-app: ## Build the dev image and run its tests against PostgreSQL (PYTEST_AR
 
 # PYTEST_ARGS picks tests here too, e.g. PYTEST_ARGS="tests/host/test_image.py -k budget".
 # The linters' venv too: its kubectl renders the Kubernetes manifests for the tests.
-test-host: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor ## Build the images and test them, the compose stack, linters and template from the host
-	IMAGE=$(IMAGE) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
+test-host: $(TEST_VENV)/bin/pytest $(LINT_VENV)/bin/zizmor $(DEVCONTAINER_CLI) ## Build the images and test them, the compose stack, dev container, linters and template from the host
+	IMAGE=$(IMAGE) DEVCONTAINER_CLI=$(CURDIR)/$(DEVCONTAINER_CLI) $(TEST_VENV)/bin/pytest $(or $(PYTEST_ARGS),tests/host)
 
 # The host's test runner comes from Pipfile.lock too (its dev packages, exported
 # by the Dockerfile's export stage), in a venv that leaves the host's Python alone.
@@ -105,6 +110,14 @@ $(TEST_VENV)/bin/pytest: Pipfile.lock
 	python3 -m venv $(TEST_VENV)
 	docker run --rm $(IMAGE):export cat requirements-dev.txt >$(TEST_VENV)/requirements.txt
 	$(TEST_VENV)/bin/pip install --quiet --require-hashes -r $(TEST_VENV)/requirements.txt
+
+# The CLI needs Node.js 20 or newer; it has no dependencies, so the exact version pins all it runs.
+$(DEVCONTAINER_CLI):
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' 2>/dev/null && command -v npm >/dev/null \
+		|| { echo "The dev container test needs Node.js 20 or newer and npm on the host (nodejs.org/en/download)."; exit 1; }
+	rm -rf $(DEVCONTAINER_CLI_DIR)
+	npm install --prefix $(DEVCONTAINER_CLI_DIR) --no-audit --no-fund --ignore-scripts --loglevel=error \
+		@devcontainers/cli@$(DEVCONTAINER_CLI_VERSION)
 
 # Not part of `make test`: emulated, the build takes the better part of an hour or more (docs/release.md).
 build-arm64: ## Build prod for linux/arm64 under QEMU emulation as notes:prod-arm64 (slow, see docs/release.md)
@@ -126,6 +139,7 @@ lint: $(LINT_VENV)/bin/zizmor ## Run the linters on the Dockerfile, Python (and 
 	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	docker compose config --quiet
 	docker compose -f docker-compose.yml -f compose.watch.yaml config --quiet
+	docker compose -f docker-compose.yml -f .devcontainer/compose.yaml config --quiet
 	@# The git hooks must run the same versions as this target.
 	@for pin in $$(grep -oE '^[A-Za-z0-9._-]+==[^ ]+' requirements-lint.in); do \
 		grep -qFw -- "$$pin" .pre-commit-config.yaml \
@@ -202,6 +216,9 @@ memory: ## Build prod and measure its memory under load and of a migration (the 
 clean: ## Remove the stacks, their volumes, the images and local caches
 	docker compose down --volumes --remove-orphans
 	docker compose -p $(TEST_PROJECT) down --volumes --remove-orphans
+	@# The dev container's stack, by the project name initialize.sh wrote, if it ever ran.
+	if [ -e .devcontainer/compose.host.yaml ]; then docker compose -f docker-compose.yml -f .devcontainer/compose.yaml \
+		-f .devcontainer/compose.host.yaml down --volumes --remove-orphans --rmi local; fi
 	-docker image rm $(IMAGE):prod $(IMAGE):dev $(IMAGE):export $(IMAGE):prod-arm64
 	docker image ls --format '{{.Repository}}:{{.Tag}}' --filter reference=$(IMAGE)-bench | xargs --no-run-if-empty docker image rm
 	rm -rf .cache
