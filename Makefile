@@ -81,9 +81,9 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 		sh -c 'python -m venv /tmp/pipenv && /tmp/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION) \
 		&& /tmp/pipenv/bin/pipenv lock'
 
-# scripts/rename.py lists what it changes; it refuses a name that is not a lowercase identifier.
+# scripts/host/rename.py lists what it changes; it refuses a name that is not a lowercase identifier.
 rename: ## Give a copy of this template its own name: make rename NAME=inventory
-	python3 scripts/rename.py '$(NAME)'
+	python3 scripts/host/rename.py '$(NAME)'
 
 ##@ Test
 
@@ -180,7 +180,7 @@ build: ## Build the prod and dev images (notes:prod, notes:dev)
 
 sbom: $(RELEASE_TOOLS)/installed ## Build prod and write sbom.cdx.json: a CycloneDX SBOM of the prod image's Python and Debian packages
 	docker build --target prod -t $(IMAGE):prod .
-	docker run --rm -v "$(CURDIR)/scripts/sbom.py:/sbom.py:ro" -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" \
+	docker run --rm -v "$(CURDIR)/scripts/in-image/sbom.py:/sbom.py:ro" -v "$(CURDIR)/$(RELEASE_TOOLS):/release-tools:ro" \
 		$(IMAGE):prod python /sbom.py /release-tools $(IMAGE):prod >$(SBOM).tmp
 	mv $(SBOM).tmp $(SBOM)
 
@@ -203,13 +203,13 @@ $(RELEASE_TOOLS)/installed: requirements-release.txt Dockerfile
 ##@ Benchmarks
 
 bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
-	cd bench && python3 bench.py
+	python3 -m bench.bench
 
 loadtest: ## Build prod and its variants, and measure it against PostgreSQL next to gunicorn and a bare WSGI app: throughput, a profile, start-up
-	cd bench && IMAGE=$(IMAGE) python3 loadtest.py
+	IMAGE=$(IMAGE) python3 -m bench.loadtest
 
 memory: ## Build prod and measure its memory under load and of a migration (the Kubernetes requests and limits)
-	cd bench && IMAGE=$(IMAGE) python3 memory.py
+	IMAGE=$(IMAGE) python3 -m bench.memory
 
 ##@ Clean up
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from common import IMAGE, REPO, describe, docker, env_args, first_ok, free_port, machine, markdown_table, save
+from bench.common import IMAGE, REPO, describe, docker, env_args, first_ok, free_port, machine, markdown_table, save
 
 ADDED_PACKAGE = "six"
 VARIANTS = {

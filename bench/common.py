@@ -3,14 +3,13 @@
 import json
 import os
 import platform
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-# docker, HTTP and the like are the host-side tests' helpers, one copy of each;
-# bench.py and loadtest.py import them from here.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host"))
-from helpers import (  # noqa: E402, F401
+# docker, HTTP and the like are the host-side tests' helpers, one copy of each; the
+# bench scripts import them from here. They run as modules from the repository's root
+# (`python3 -m bench.loadtest`), where tests/host is the package tests.host.
+from tests.host.docker_helpers import (  # noqa: F401
     IMAGE,
     REPO,
     build_wrk_image,

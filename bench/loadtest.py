@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 
-from common import (
+from bench.common import (
     IMAGE,
     REPO,
     build_wrk_image,

@@ -15,8 +15,19 @@ import argparse
 import re
 import threading
 
-from common import describe, docker, machine, save
-from loadtest import API_APP, PROD_IMAGE, app_args, build_images, make_token, seed, serve, start_database, uwsgi, wrk
+from bench.common import describe, docker, machine, save
+from bench.loadtest import (
+    API_APP,
+    PROD_IMAGE,
+    app_args,
+    build_images,
+    make_token,
+    seed,
+    serve,
+    start_database,
+    uwsgi,
+    wrk,
+)
 
 UNITS = {"B": 1 / 2**20, "KiB": 1 / 2**10, "MiB": 1, "GiB": 2**10}
 # Runs the migration as a child process and prints its peak resident set size (KiB on Linux).

@@ -1,8 +1,8 @@
-"""Fixtures of the in-image tests, on helpers.py."""
+"""Fixtures of the in-image tests, on django_helpers.py."""
 
 import pytest
 from django.test import Client
-from helpers import JsonClient, bearer, create_token
+from django_helpers import JsonClient, bearer, create_token
 
 
 @pytest.fixture

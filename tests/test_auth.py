@@ -16,7 +16,7 @@ from django.http import JsonResponse
 from django.test import Client
 from django.urls import path
 from django.views import View
-from helpers import JsonClient, assert_problem, bearer, create_token
+from django_helpers import JsonClient, assert_problem, bearer, create_token
 
 from app.api.auth import TOKEN_MEMORY_SECONDS, RecentTokens, public
 from app.api.logs import JsonFormatter

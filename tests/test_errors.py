@@ -13,7 +13,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
-from helpers import JsonClient, assert_problem, bearer, create_token
+from django_helpers import JsonClient, assert_problem, bearer, create_token
 
 from config import urls as service_urls
 

@@ -1,5 +1,5 @@
 import pytest
-from helpers import assert_problem
+from django_helpers import assert_problem
 
 from app.api.views import MAX_BODY_BYTES
 from app.notes.models import Note

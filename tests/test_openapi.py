@@ -10,7 +10,7 @@ import re
 
 import pytest
 import schemathesis
-from helpers import bearer, create_token
+from django_helpers import bearer, create_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

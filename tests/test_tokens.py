@@ -10,7 +10,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from helpers import bearer, create_token
+from django_helpers import bearer, create_token
 
 from app.api.models import Token
 

@@ -1,10 +1,19 @@
-"""Fixtures that build the images and run containers, on the helpers in helpers.py."""
+"""Fixtures that build the images and run containers, on the helpers in docker_helpers.py."""
 
 import secrets
 import shutil
 
 import pytest
-from helpers import Postgres, build_image, copy_repository, create_token, docker, env_args, free_port, unique_name
+from docker_helpers import (
+    Postgres,
+    build_image,
+    copy_repository,
+    create_token,
+    docker,
+    env_args,
+    free_port,
+    unique_name,
+)
 
 
 @pytest.fixture(scope="session")

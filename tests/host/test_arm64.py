@@ -4,7 +4,18 @@ Slow: `make test-arm64` runs these, `make test` leaves them out (docs/release.md
 """
 
 import pytest
-from helpers import IMAGE, REPO, create_token, docker, env_args, free_port, http, make, unique_name, wait_for_http
+from docker_helpers import (
+    IMAGE,
+    REPO,
+    create_token,
+    docker,
+    env_args,
+    free_port,
+    http,
+    make,
+    unique_name,
+    wait_for_http,
+)
 
 pytestmark = pytest.mark.arm64
 ARM64 = ["--platform", "linux/arm64"]

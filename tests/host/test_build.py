@@ -3,7 +3,7 @@
 import re
 import secrets
 
-from helpers import build
+from docker_helpers import build
 
 
 def test_build_fails_when_the_lock_file_is_stale(repo_copy):

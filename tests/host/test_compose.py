@@ -5,7 +5,16 @@ import subprocess
 import time
 
 import pytest
-from helpers import compose_config, compose_image, create_token, docker, free_port, http, unique_name, wait_for_http
+from docker_helpers import (
+    compose_config,
+    compose_image,
+    create_token,
+    docker,
+    free_port,
+    http,
+    unique_name,
+    wait_for_http,
+)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from helpers import IMAGE, REPO, build_wrk_image, docker, wait_for_http, wrk_failures
+from docker_helpers import IMAGE, REPO, build_wrk_image, docker, wait_for_http, wrk_failures
 
 WITHOUT_ROUTER = ["-e", "UWSGI_HTTP_SOCKET=:8000"]
 UWSGI_INI = (REPO / "config" / "uwsgi.ini").read_text()

@@ -3,7 +3,7 @@
 In a module of its own: its database is stopped and started, so no other test may share it.
 """
 
-from helpers import http, wait_for_http
+from docker_helpers import http, wait_for_http
 
 
 def test_a_database_restart_between_requests_fails_no_request(run_prod, token, database):

@@ -10,7 +10,7 @@ In a module of its own: its database serves TLS and is restarted.
 """
 
 import pytest
-from helpers import Postgres, http, wait_for_http
+from docker_helpers import Postgres, http, wait_for_http
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pwd
 import subprocess
 
 import pytest
-from helpers import docker
+from docker_helpers import docker
 
 
 @pytest.fixture(params=["the test's user", "nobody"])

@@ -9,7 +9,7 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from helpers import docker, http, wait_for_http, wait_until_ready
+from docker_helpers import docker, http, wait_for_http, wait_until_ready
 
 # The promises, in seconds: what a client gets from each while the database hangs.
 API_WITHIN = 5

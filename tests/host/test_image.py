@@ -6,7 +6,7 @@ import re
 import subprocess
 import tarfile
 
-from helpers import docker, dockerfile_base_image
+from docker_helpers import docker, dockerfile_base_image
 
 BUILD_TOOLS = ["gcc", "cc", "make", "pip", "pip3", "pipenv", "pytest"]
 # Budgets over the base stage's slim Python image, set from what the image achieves with a little headroom.

@@ -16,7 +16,7 @@ import time
 
 import pytest
 import yaml
-from helpers import (
+from docker_helpers import (
     REPO,
     Postgres,
     compose_image,

@@ -4,7 +4,7 @@ import re
 import subprocess
 
 import pytest
-from helpers import REPO
+from docker_helpers import REPO
 
 # Each case: a file, an edit that introduces one finding, and what the failure says.
 FINDINGS = {

@@ -6,7 +6,7 @@ In a module of its own: its database is stopped, so no other test may share it.
 import secrets
 import time
 
-from helpers import docker, http, wait_for_http, wait_until_ready
+from docker_helpers import docker, http, wait_for_http, wait_until_ready
 
 # Every kind of request that needs the database, each sent a few times so that
 # more than one of uWSGI's workers (each with its own connection) answers.

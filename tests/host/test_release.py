@@ -4,7 +4,7 @@ import json
 import re
 from urllib.parse import unquote
 
-from helpers import IMAGE, REPO, docker, make
+from docker_helpers import IMAGE, REPO, docker, make
 
 LABEL = "org.opencontainers.image."
 FIXED_LABELS = {

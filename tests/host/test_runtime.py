@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import docker, env_args, http, wait_for_http
+from docker_helpers import docker, env_args, http, wait_for_http
 
 
 def test_notes_persist_across_a_restart_and_can_be_changed(run_prod, token):

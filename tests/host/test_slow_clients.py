@@ -4,7 +4,7 @@ import socket
 import threading
 import time
 
-from helpers import http, wait_for_http
+from docker_helpers import http, wait_for_http
 
 SLOW_CLIENTS = 50
 # Bounded: the slow clients give up after this many seconds, whatever happens.

@@ -4,7 +4,7 @@ import re
 import stat
 
 import pytest
-from helpers import REPO, compose_config, docker, make, unique_name
+from docker_helpers import REPO, compose_config, docker, make, unique_name
 
 
 def test_env_example_documents_every_variable_the_service_reads():
@@ -28,6 +28,15 @@ def test_make_help_lists_every_target_and_the_docs_name_only_targets_that_exist(
     assert {"test", "lint-kubernetes", "lock-tools"} <= targets  # the pattern still finds them
     assert targets == listed, f"missing from make help: {sorted(targets - listed)}"
     assert named <= targets, f"named but not in the Makefile: {sorted(named - targets)}"
+
+
+def test_no_two_modules_of_the_tests_or_benchmarks_share_a_name():
+    # pytest and the bench scripts import them by name: two of one name would shadow each other.
+    modules = [path for folder in ["tests", "tests/host", "bench"] for path in (REPO / folder).glob("*.py")]
+    names = [path.name for path in modules if path.name != "conftest.py"]
+
+    assert len(names) > 30  # the folders are still there
+    assert sorted({name for name in names if names.count(name) > 1}) == []
 
 
 def test_make_init_writes_a_private_env_with_a_fresh_key(repo_copy):

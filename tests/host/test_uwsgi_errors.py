@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import docker, raw_request, wait_for_http
+from docker_helpers import docker, raw_request, wait_for_http
 
 # Connection: close, so that the server ends the connection after its answer and the reading stops.
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"

@@ -10,7 +10,7 @@ import subprocess
 from collections import defaultdict
 
 import pytest
-from helpers import REPO
+from docker_helpers import REPO
 
 # What each version looks like where it is written: its groups, joined by dots, are the version.
 PATTERNS = {

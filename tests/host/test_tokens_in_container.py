@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import create_token, docker, http, wait_for_http
+from docker_helpers import create_token, docker, http, wait_for_http
 
 CHALLENGE = 'Bearer realm="api"'
 # The promise for a revoked token (docs/api.md).

@@ -10,7 +10,7 @@ import secrets
 import time
 
 import pytest
-from helpers import create_token, docker, http, wait_for_http
+from docker_helpers import create_token, docker, http, wait_for_http
 
 
 @pytest.fixture(scope="module")

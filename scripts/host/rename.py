@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # The files that hold the name. tests/host/test_template.py fails if another file does.
 FILES = [
     "Makefile",

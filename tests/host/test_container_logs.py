@@ -6,7 +6,7 @@ import secrets
 import time
 
 import pytest
-from helpers import create_token, docker, env_args, http, raw_request, wait_for_http
+from docker_helpers import create_token, docker, env_args, http, raw_request, wait_for_http
 
 IDLE_SECONDS = 20
 # config/uwsgi.ini's log-format: client "METHOD path protocol" status bytes duration.
