@@ -78,7 +78,7 @@ DATABASES = {
 # Deadlines on the database, so that one that is down, hung or slow costs a
 # request a few seconds and a 503, never a worker (docs/production.md, Deadlines).
 # The total seconds a request may wait for the database, enforced by
-# app.api.deadline.DatabaseDeadlineMiddleware in Python, because psycopg2 has no
+# app.database.deadline.DatabaseDeadlineMiddleware in Python, because psycopg2 has no
 # timeout of its own: a server that accepts connections but never answers would
 # hold the worker until harakiri. Below the API's promise of a 503 within 5 s.
 DATABASE_DEADLINE = 4
@@ -86,8 +86,8 @@ DATABASE_DEADLINE = 4
 DATABASE_READINESS_DEADLINE = 2
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, with a health check that looks at the connection's
-    # socket instead of sending a query on every request (see app/api/postgresql).
-    DATABASES["default"]["ENGINE"] = "app.api.postgresql"
+    # socket instead of sending a query on every request (see app/database/postgresql).
+    DATABASES["default"]["ENGINE"] = "app.database.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             # Connecting gives up after 5 s outside requests too (management commands).
@@ -117,7 +117,7 @@ INSTALLED_APPS = ["app.api", "app.notes"]
 
 MIDDLEWARE = [
     # First, so that its deadline covers every database access of a request.
-    "app.api.deadline.DatabaseDeadlineMiddleware",
+    "app.database.deadline.DatabaseDeadlineMiddleware",
     # Then the probes, answered before host validation and HTTPS redirects.
     "app.api.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -154,7 +154,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "text": {"format": "%(levelname)s %(name)s: %(message)s"},
-        "json": {"()": "app.api.logs.JsonFormatter"},
+        "json": {"()": "app.server.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT},

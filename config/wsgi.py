@@ -5,8 +5,8 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
-from app.api.logs import set_request_log_vars
-from app.api.unread_body import ReadRestOfBody
+from app.server.logs import set_request_log_vars
+from app.server.unread_body import ReadRestOfBody
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 

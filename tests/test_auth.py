@@ -19,9 +19,9 @@ from django.views import View
 from django_helpers import JsonClient, assert_problem, bearer, create_token
 
 from app.api.auth import TOKEN_MEMORY_SECONDS, RecentTokens, public
-from app.api.logs import JsonFormatter
 from app.api.models import token_digest
 from app.notes.models import Note
+from app.server.logs import JsonFormatter
 from config import urls as service_urls
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import json
 import logging
 import sys
 
-from app.api.logs import LOG_VAR_LIMIT, JsonFormatter, json_string_content
+from app.server.logs import LOG_VAR_LIMIT, JsonFormatter, json_string_content
 
 
 def test_a_record_is_one_json_line_with_its_traceback():

@@ -70,7 +70,7 @@ def test_postgres_connections_persist_with_health_checks_timeouts_and_keepalives
     result = load_settings(PRODUCTION, "settings.DATABASES['default']")
 
     database = eval(result.stdout)  # the repr of a dict of plain values
-    assert database["ENGINE"] == "app.api.postgresql"  # Django's, with a health check without a query
+    assert database["ENGINE"] == "app.database.postgresql"  # Django's, with a health check without a query
     assert database["CONN_MAX_AGE"] > 0
     assert database["CONN_HEALTH_CHECKS"] is True
     assert database["OPTIONS"]["connect_timeout"] == 5

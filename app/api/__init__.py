@@ -1,5 +1,6 @@
-"""The reusable JSON API machinery: keep it when you replace the example in app/notes.
+"""The reusable JSON API machinery: tokens, errors, the view base, probes, the OpenAPI document.
 
-It never imports the example (`make lint` checks this with import-linter), so
-it can be copied or upgraded on its own.
+Keep it, with app.database and app.server, when you replace the example in
+app/notes. None of them imports the example (`make lint` checks this with
+import-linter), so they can be copied or upgraded on their own.
 """

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 
-from app.api.deadline import database_deadline
 from app.api.problems import method_not_allowed, problem
+from app.database.deadline import database_deadline
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Over TLS, as most managed databases require, the kept-open connection is reused and replaced as over plain TCP.
 
-app/api/postgresql decides whether a kept connection is usable by polling its
+app/database/postgresql decides whether a kept connection is usable by polling its
 socket for unread bytes instead of sending `SELECT 1`. Under TLS those bytes
 are encrypted records, so this checks both ways: an idle TLS connection must
 read as usable (or every request would reconnect), and one the server closed

@@ -7,7 +7,7 @@ beside the workers. It answers every request at once with a 503 problem, a
 Retry-After, and one log line, in the shape of uWSGI's request lines. It runs
 without Django: it must stay fast exactly when the workers are not.
 
-Run as `python -m app.api.overload ADDRESS`, ADDRESS an abstract socket as
+Run as `python -m app.server.overload ADDRESS`, ADDRESS an abstract socket as
 uWSGI writes it (`@name`).
 """
 
@@ -18,7 +18,7 @@ import socket
 import sys
 import time
 
-from app.api.unread_body import DRAIN_LIMIT
+from app.server.unread_body import DRAIN_LIMIT
 
 RETRY_AFTER_SECONDS = 1
 # After the answer, a shed request's body is read and discarded, so that the
