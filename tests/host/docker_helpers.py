@@ -87,6 +87,19 @@ def wait_for_http(url, timeout=30, interval=0.05, token=None):
             time.sleep(interval)
 
 
+def root_mount_options(run):
+    """The options of the mount at / (ro or rw among them) in a container, from its /proc/self/mountinfo.
+
+    `run(*command)` runs a command in the container and returns its
+    CompletedProcess (`docker exec`, `podman exec`). The last mount at / is
+    the one its processes see; the options are the mount's own (field 6).
+    """
+    mountinfo = run("cat", "/proc/self/mountinfo").stdout
+    roots = [line.split() for line in mountinfo.splitlines() if line.split()[4] == "/"]
+    assert roots, mountinfo
+    return set(roots[-1][5].split(","))
+
+
 def build_wrk_image(tag):
     """wrk, the HTTP load generator, from Debian's packages (bench/wrk.Dockerfile); returns the tag."""
     docker("build", "--quiet", "--file", str(REPO / "bench" / "wrk.Dockerfile"), "--tag", tag, str(REPO / "bench"))

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from docker_helpers import docker, env_args, http, wait_for_http
+from docker_helpers import docker, env_args, http, root_mount_options, wait_for_http
 
 
 def test_notes_persist_across_a_restart_and_can_be_changed(run_prod, token):
@@ -145,12 +145,13 @@ def test_an_idle_container_stops_quickly_with_exit_code_0(run_prod, migrated):
 
 def test_serves_read_only_without_capabilities_or_privilege_escalation(run_prod, token):
     locked_down = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
-    _, url = run_prod(extra_args=locked_down)
+    name, url = run_prod(extra_args=locked_down)
     wait_for_http(f"{url}/healthz")
 
     status, _, note = http("POST", f"{url}/api/notes/", {"title": "written from a read-only container"}, token=token)
 
     assert status == 201
+    assert "ro" in root_mount_options(lambda *command: docker("exec", name, *command)), "the root is mounted writable"
     assert http("GET", f"{url}/api/notes/{note['id']}/", token=token)[0] == 200
 
 
