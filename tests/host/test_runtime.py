@@ -50,6 +50,11 @@ def test_errors_are_json(run_prod, migrated):
     assert body["status"] == 404
 
 
+# The share of the concurrent POSTs that must be written: room for a 503 or
+# two of a loaded machine, none for a service that turns most of them away.
+MOST_OF_THE_CONCURRENT_POSTS = 0.9
+
+
 def test_concurrent_posts_are_each_written_whole_or_not_at_all(run_prod, token, database):
     _, url = run_prod()
     wait_for_http(f"{url}/healthz")
@@ -65,12 +70,15 @@ def test_concurrent_posts_are_each_written_whole_or_not_at_all(run_prod, token, 
 
     created = {}
     for sent, (status, headers, body) in zip(notes, answers, strict=True):
+        assert status in {201, 503}, (status, body)
         if status == 201:
             assert {name: body[name] for name in sent} == sent
             created[body["id"]] = sent
         else:  # a clean failure: the error shape, and a status that says retry
-            assert (status, headers["Content-Type"]) == (503, "application/problem+json"), body
-    assert created, "no POST succeeded"
+            assert (headers["Content-Type"], body["status"]) == ("application/problem+json", 503), body
+    # 50 requests fit uWSGI's queue (`listen`) many times over: a 503 is for a
+    # database in trouble, not for this load, so nearly all must be written.
+    assert len(created) >= MOST_OF_THE_CONCURRENT_POSTS * len(notes), f"{len(created)} of {len(notes)} written"
     stored = database.query("SELECT id, title, body FROM notes_note WHERE title LIKE 'concurrent %'")
     assert {int(note_id): {"title": title, "body": body} for note_id, title, body in stored} == created
 
