@@ -128,6 +128,17 @@ def create_token(run, scope="write", name=None):
     return result.stdout.splitlines()[-1]
 
 
+def locked_packages():
+    """{name: version} of each production (default) package in Pipfile.lock, names normalized as in package URLs."""
+    packages = json.loads((REPO / "Pipfile.lock").read_text())["default"].items()
+    return {normalized_name(name): lock["version"].removeprefix("==") for name, lock in packages}
+
+
+def normalized_name(name):
+    """A Python package's name as PEP 503 compares them: lower case, runs of -_. as one -."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def compose_config(repo=REPO):
     """The compose file of this repository or a copy, as `docker compose config` resolves it (.env included)."""
     return json.loads(docker("compose", "--project-directory", str(repo), "config", "--format", "json").stdout)
