@@ -240,8 +240,9 @@ class Postgres:
             assert time.monotonic() < deadline, docker("logs", self.name).stderr
             time.sleep(0.5)
 
-    def stop(self):
-        self.pg("pg_ctl", "stop", "--mode=fast", "--wait")
+    def stop(self, mode="fast"):
+        """Stops the server: "fast" as a shutdown does, "immediate" as a crash leaves it (recovery at the start)."""
+        self.pg("pg_ctl", "stop", f"--mode={mode}", "--wait")
 
     def start(self):
         # The log goes to a file: on stdout it would keep `docker exec` waiting.
