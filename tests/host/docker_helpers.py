@@ -59,19 +59,28 @@ def http(method, url, body=None, timeout=10, headers=None, token=None):
     return status, headers, json.loads(raw) if raw else None
 
 
-def raw_request(url, data, timeout=10):
-    """Sends `data` (bytes) as it is over a new connection; returns all the server answered, b"" if nothing.
+def raw_exchange(url, data, timeout=10):
+    """Sends `data` (bytes) as it is over a new connection; returns (all that arrived, whether it ended in a reset).
 
     It reads until the server closes, which it does after its answer only when
-    asked to (`Connection: close` in `data`) or when it cannot go on.
+    asked to (`Connection: close` in `data`) or when it cannot go on. What
+    arrived before a reset is kept: "answered, then reset" is not "no answer".
     """
     host, port = url.removeprefix("http://").split(":")
+    received = []
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(data)
         try:
-            return b"".join(iter(lambda: sock.recv(65536), b""))
+            while chunk := sock.recv(65536):
+                received.append(chunk)
         except ConnectionResetError:
-            return b""
+            return b"".join(received), True
+    return b"".join(received), False
+
+
+def raw_request(url, data, timeout=10):
+    """What raw_exchange received, b"" if nothing, for callers to whom a reset is one way of closing."""
+    return raw_exchange(url, data, timeout)[0]
 
 
 def wait_for_http(url, timeout=30, interval=0.05, token=None):
