@@ -154,6 +154,17 @@ def test_the_job_migrates_with_the_deployments_image(manifests):
     assert "command" not in app, "the Deployment runs the image's own CMD (uWSGI), and never migrates"
 
 
+def test_the_docs_connection_budget_is_the_configs(manifests):
+    """docs/kubernetes.md's count of database connections, from the worker count and maxReplicas it is made of."""
+    docs = " ".join((REPO / "docs" / "kubernetes.md").read_text().split())
+    stated = re.search(r"uWSGI's (\d+) worker processes\. .*? at most (\d+) × (\d+) connections", docs)
+    assert stated, "docs/kubernetes.md no longer states the connection budget this test checks"
+    workers, replicas, per_pod = map(int, stated.groups())
+    processes = int(uwsgi_option("processes"))
+    assert (workers, per_pod) == (processes, processes), f"the docs say {workers} and {per_pod}; uWSGI runs {processes}"
+    assert replicas == manifests["HorizontalPodAutoscaler"]["spec"]["maxReplicas"]
+
+
 def test_replicas_survive_a_lost_pod_and_the_autoscaler_starts_from_them(manifests):
     deployment, autoscaler = manifests["Deployment"]["spec"], manifests["HorizontalPodAutoscaler"]["spec"]
     assert deployment["replicas"] >= 2
