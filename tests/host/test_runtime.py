@@ -199,6 +199,29 @@ def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(run_prod, token, tru
     assert ("Strict-Transport-Security" in response) == hsts_expected
 
 
+# What Django's middleware adds to every response of a view, with this
+# template's settings: HSTS for a year (SECURE_HSTS_SECONDS), and the defaults
+# of the others, which a setting or a middleware removed would lose.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Strict-Transport-Security": f"max-age={60 * 60 * 24 * 365}",
+}
+
+
+def test_a_response_through_uwsgi_carries_the_security_headers(run_prod, token):
+    # As production runs it: behind a proxy that says the request came over HTTPS, without which no HSTS.
+    _, url = run_prod(extra_args=["-e", "DJANGO_TRUST_X_FORWARDED_PROTO=true"])
+    wait_for_http(f"{url}/healthz")
+
+    status, headers, _ = http("GET", f"{url}/api/notes/", token=token, headers={"X-Forwarded-Proto": "https"})
+
+    assert status == 200
+    assert {name: headers[name] for name in SECURITY_HEADERS} == SECURITY_HEADERS, dict(headers)
+
+
 def test_start_up_fails_fast_naming_a_missing_setting(prod_image):
     result = docker("run", "--rm", "-e", "DATABASE_URL=postgres://u:p@db/x", prod_image, check=False, timeout=60)
 
