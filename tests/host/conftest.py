@@ -26,11 +26,6 @@ def dev_image():
     return build_image("dev")
 
 
-@pytest.fixture(scope="session")
-def export_image():
-    return build_image("export")
-
-
 @pytest.fixture
 def repo_copy():
     """A copy of the repository, removed afterwards (see copy_repository)."""

@@ -59,19 +59,28 @@ def http(method, url, body=None, timeout=10, headers=None, token=None):
     return status, headers, json.loads(raw) if raw else None
 
 
-def raw_request(url, data, timeout=10):
-    """Sends `data` (bytes) as it is over a new connection; returns all the server answered, b"" if nothing.
+def raw_exchange(url, data, timeout=10):
+    """Sends `data` (bytes) as it is over a new connection; returns (all that arrived, whether it ended in a reset).
 
     It reads until the server closes, which it does after its answer only when
-    asked to (`Connection: close` in `data`) or when it cannot go on.
+    asked to (`Connection: close` in `data`) or when it cannot go on. What
+    arrived before a reset is kept: "answered, then reset" is not "no answer".
     """
     host, port = url.removeprefix("http://").split(":")
+    received = []
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(data)
         try:
-            return b"".join(iter(lambda: sock.recv(65536), b""))
+            while chunk := sock.recv(65536):
+                received.append(chunk)
         except ConnectionResetError:
-            return b""
+            return b"".join(received), True
+    return b"".join(received), False
+
+
+def raw_request(url, data, timeout=10):
+    """What raw_exchange received, b"" if nothing, for callers to whom a reset is one way of closing."""
+    return raw_exchange(url, data, timeout)[0]
 
 
 def wait_for_http(url, timeout=30, interval=0.05, token=None):
@@ -85,6 +94,19 @@ def wait_for_http(url, timeout=30, interval=0.05, token=None):
                 raise
             # Often: bench/ measures start-up times with this.
             time.sleep(interval)
+
+
+def root_mount_options(run):
+    """The options of the mount at / (ro or rw among them) in a container, from its /proc/self/mountinfo.
+
+    `run(*command)` runs a command in the container and returns its
+    CompletedProcess (`docker exec`, `podman exec`). The last mount at / is
+    the one its processes see; the options are the mount's own (field 6).
+    """
+    mountinfo = run("cat", "/proc/self/mountinfo").stdout
+    roots = [line.split() for line in mountinfo.splitlines() if line.split()[4] == "/"]
+    assert roots, mountinfo
+    return set(roots[-1][5].split(","))
 
 
 def build_wrk_image(tag):
@@ -113,6 +135,17 @@ def create_token(run, scope="write", name=None):
     result = run("python", "manage.py", "createtoken", name or unique_name("token"), "--scope", scope)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout.splitlines()[-1]
+
+
+def locked_packages():
+    """{name: version} of each production (default) package in Pipfile.lock, names normalized as in package URLs."""
+    packages = json.loads((REPO / "Pipfile.lock").read_text())["default"].items()
+    return {normalized_name(name): lock["version"].removeprefix("==") for name, lock in packages}
+
+
+def normalized_name(name):
+    """A Python package's name as PEP 503 compares them: lower case, runs of -_. as one -."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def compose_config(repo=REPO):
@@ -216,8 +249,9 @@ class Postgres:
             assert time.monotonic() < deadline, docker("logs", self.name).stderr
             time.sleep(0.5)
 
-    def stop(self):
-        self.pg("pg_ctl", "stop", "--mode=fast", "--wait")
+    def stop(self, mode="fast"):
+        """Stops the server: "fast" as a shutdown does, "immediate" as a crash leaves it (recovery at the start)."""
+        self.pg("pg_ctl", "stop", f"--mode={mode}", "--wait")
 
     def start(self):
         # The log goes to a file: on stdout it would keep `docker exec` waiting.

@@ -3,10 +3,11 @@
 In a module of its own: its database is stopped, so no other test may share it.
 """
 
+import re
 import secrets
 import time
 
-from docker_helpers import docker, http, wait_for_http, wait_until_ready
+from docker_helpers import REPO, docker, http, wait_for_http, wait_until_ready
 
 # Every kind of request that needs the database, each sent a few times so that
 # more than one of uWSGI's workers (each with its own connection) answers.
@@ -18,10 +19,14 @@ REQUESTS = [
     ("PATCH", "/api/notes/{id}/", {"title": "changed during the outage"}),
     ("DELETE", "/api/notes/{id}/", None),
 ] * 3
-# A refused connection fails at once, and any wait for the database ends at the
-# request's 4 s deadline (settings.py); a hang would end only when uWSGI's
+# What docs/api.md promises a client while the database is unreachable: a 503
+# within so many seconds, /readyz within fewer. Read from its error table, so
+# that the test holds the service to the promise as written. A refused
+# connection fails at once, and any wait for the database ends at the request's
+# deadline (settings.py), below the promise; a hang would end only when uWSGI's
 # harakiri kills the worker at 8 s.
-PROMPT_SECONDS = 6
+PROMISE = re.search(r"\| 503 within (\d+) s \(`/readyz` within (\d+) s\)", (REPO / "docs" / "api.md").read_text())
+PROMPT_SECONDS, READYZ_PROMPT_SECONDS = int(PROMISE[1]), int(PROMISE[2])
 
 
 def test_database_outage_is_503_and_the_service_recovers_by_itself(run_prod, token, database):
@@ -43,7 +48,8 @@ def test_database_outage_is_503_and_the_service_recovers_by_itself(run_prod, tok
         elapsed = time.monotonic() - began
         assert (status, headers["Content-Type"], problem["status"]) == (503, "application/problem+json", 503)
         assert "database" in problem["detail"]
-        assert elapsed < PROMPT_SECONDS, f"{method} {path} took {elapsed:.1f} s"
+        promised = READYZ_PROMPT_SECONDS if path == "/readyz" else PROMPT_SECONDS
+        assert elapsed < promised, f"{method} {path} took {elapsed:.1f} s; docs/api.md promises {promised} s"
     status, _, body = http("GET", f"{url}/healthz")
     assert (status, body) == (200, {"status": "ok"}), "liveness must not depend on the database"
 

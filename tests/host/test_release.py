@@ -4,7 +4,7 @@ import json
 import re
 from urllib.parse import unquote
 
-from docker_helpers import IMAGE, REPO, docker, make
+from docker_helpers import IMAGE, REPO, docker, locked_packages, make
 
 LABEL = "org.opencontainers.image."
 FIXED_LABELS = {
@@ -43,12 +43,6 @@ def test_the_release_build_arguments_fill_in_the_variable_labels(prod_image):
         docker("image", "rm", tag, check=False)
 
 
-def locked_production_packages():
-    """(name, version) of each default package in Pipfile.lock, names normalized as in package URLs."""
-    packages = json.loads((REPO / "Pipfile.lock").read_text())["default"].items()
-    return sorted((re.sub(r"[-_.]+", "-", name).lower(), lock["version"].removeprefix("==")) for name, lock in packages)
-
-
 def installed_debian_packages(image):
     """(name, version) of each Debian package installed in the image, as dpkg lists them."""
     fields = "${Package} ${Version} ${db:Status-Status}\n"
@@ -73,5 +67,5 @@ def test_make_sbom_lists_exactly_the_locked_python_packages_and_the_debian_packa
 
     sbom = json.loads(sbom_file.read_text())
     assert (sbom["bomFormat"], sbom["specVersion"]) == ("CycloneDX", "1.6")
-    assert components(sbom, "pypi") == locked_production_packages()
+    assert components(sbom, "pypi") == sorted(locked_packages().items())
     assert components(sbom, "deb") == installed_debian_packages(prod_image)

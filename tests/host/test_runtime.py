@@ -9,18 +9,23 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from docker_helpers import docker, env_args, http, wait_for_http
+from docker_helpers import docker, env_args, http, root_mount_options, wait_for_http, wait_until_ready
 
 
-def test_notes_persist_across_a_restart_and_can_be_changed(run_prod, token):
+def test_notes_persist_across_a_restart_and_can_be_changed(run_prod, token, database):
     name, url = run_prod()
     assert wait_for_http(f"{url}/healthz")[0] == 200
 
     status, headers, note = http("POST", f"{url}/api/notes/", {"title": "Survives", "body": "a restart"}, token=token)
     assert status == 201, note
 
+    # Both: the app's restart proves nothing was kept only in a worker; PostgreSQL's,
+    # stopped as a crash would stop it, that the 201 came after a durable commit.
     docker("restart", name)
+    database.stop(mode="immediate")
+    database.start()
     wait_for_http(f"{url}/healthz")
+    wait_until_ready(url)
 
     assert http("GET", f"{url}/api/notes/{note['id']}/", token=token)[2] == note
     status, _, patched = http("PATCH", f"{url}/api/notes/{note['id']}/", {"body": "and a patch"}, token=token)
@@ -50,6 +55,11 @@ def test_errors_are_json(run_prod, migrated):
     assert body["status"] == 404
 
 
+# The share of the concurrent POSTs that must be written: room for a 503 or
+# two of a loaded machine, none for a service that turns most of them away.
+MOST_OF_THE_CONCURRENT_POSTS = 0.9
+
+
 def test_concurrent_posts_are_each_written_whole_or_not_at_all(run_prod, token, database):
     _, url = run_prod()
     wait_for_http(f"{url}/healthz")
@@ -65,12 +75,15 @@ def test_concurrent_posts_are_each_written_whole_or_not_at_all(run_prod, token, 
 
     created = {}
     for sent, (status, headers, body) in zip(notes, answers, strict=True):
+        assert status in {201, 503}, (status, body)
         if status == 201:
             assert {name: body[name] for name in sent} == sent
             created[body["id"]] = sent
         else:  # a clean failure: the error shape, and a status that says retry
-            assert (status, headers["Content-Type"]) == (503, "application/problem+json"), body
-    assert created, "no POST succeeded"
+            assert (headers["Content-Type"], body["status"]) == ("application/problem+json", 503), body
+    # 50 requests fit uWSGI's queue (`listen`) many times over: a 503 is for a
+    # database in trouble, not for this load, so nearly all must be written.
+    assert len(created) >= MOST_OF_THE_CONCURRENT_POSTS * len(notes), f"{len(created)} of {len(notes)} written"
     stored = database.query("SELECT id, title, body FROM notes_note WHERE title LIKE 'concurrent %'")
     assert {int(note_id): {"title": title, "body": body} for note_id, title, body in stored} == created
 
@@ -145,12 +158,13 @@ def test_an_idle_container_stops_quickly_with_exit_code_0(run_prod, migrated):
 
 def test_serves_read_only_without_capabilities_or_privilege_escalation(run_prod, token):
     locked_down = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
-    _, url = run_prod(extra_args=locked_down)
+    name, url = run_prod(extra_args=locked_down)
     wait_for_http(f"{url}/healthz")
 
     status, _, note = http("POST", f"{url}/api/notes/", {"title": "written from a read-only container"}, token=token)
 
     assert status == 201
+    assert "ro" in root_mount_options(lambda *command: docker("exec", name, *command)), "the root is mounted writable"
     assert http("GET", f"{url}/api/notes/{note['id']}/", token=token)[0] == 200
 
 
@@ -183,6 +197,29 @@ def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(run_prod, token, tru
 
     assert response.startswith("HTTP/1.1 200")
     assert ("Strict-Transport-Security" in response) == hsts_expected
+
+
+# What Django's middleware adds to every response of a view, with this
+# template's settings: HSTS for a year (SECURE_HSTS_SECONDS), and the defaults
+# of the others, which a setting or a middleware removed would lose.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Strict-Transport-Security": f"max-age={60 * 60 * 24 * 365}",
+}
+
+
+def test_a_response_through_uwsgi_carries_the_security_headers(run_prod, token):
+    # As production runs it: behind a proxy that says the request came over HTTPS, without which no HSTS.
+    _, url = run_prod(extra_args=["-e", "DJANGO_TRUST_X_FORWARDED_PROTO=true"])
+    wait_for_http(f"{url}/healthz")
+
+    status, headers, _ = http("GET", f"{url}/api/notes/", token=token, headers={"X-Forwarded-Proto": "https"})
+
+    assert status == 200
+    assert {name: headers[name] for name in SECURITY_HEADERS} == SECURITY_HEADERS, dict(headers)
 
 
 def test_start_up_fails_fast_naming_a_missing_setting(prod_image):
