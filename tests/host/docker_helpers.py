@@ -148,6 +148,19 @@ def normalized_name(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# The last lines uWSGI writes as it starts, in either order.
+UWSGI_STARTED = ["spawned uWSGI http 1", "(master-start)"]
+
+
+def wait_until_started(name, url, timeout=30):
+    """Waits until the container answers and uWSGI has written the last of its start-up lines."""
+    wait_for_http(f"{url}/healthz")
+    deadline = time.monotonic() + timeout
+    while not all(line in docker("logs", name).stdout for line in UWSGI_STARTED):
+        assert time.monotonic() < deadline, "uWSGI did not finish starting"
+        time.sleep(0.2)
+
+
 def compose_config(repo=REPO):
     """The compose file of this repository or a copy, as `docker compose config` resolves it (.env included)."""
     return json.loads(docker("compose", "--project-directory", str(repo), "config", "--format", "json").stdout)

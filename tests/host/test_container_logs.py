@@ -6,24 +6,13 @@ import secrets
 import time
 
 import pytest
-from docker_helpers import create_token, docker, env_args, http, raw_request, wait_for_http
+from docker_helpers import create_token, docker, env_args, http, raw_request, wait_until_started
 
 IDLE_SECONDS = 20
 # config/uwsgi.ini's log-format: client "METHOD path protocol" status bytes duration.
 REQUEST_LINE = re.compile(r'^\S+ "(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.[01]" (?P<status>\d{3}) \d+ \d+ms$')
 # uWSGI's own messages with LOG_FORMAT=json: "2026-11-29T20:29:42+0000 - spawned uWSGI worker 1 ...".
 UWSGI_MESSAGE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} - ")
-# The last lines uWSGI writes as it starts, in either order.
-STARTED = ["spawned uWSGI http 1", "(master-start)"]
-
-
-def started(name, url):
-    """Waits until the container answers and uWSGI has written the last of its start-up lines."""
-    wait_for_http(f"{url}/healthz")
-    deadline = time.monotonic() + 30
-    while not all(line in docker("logs", name).stdout for line in STARTED):
-        assert time.monotonic() < deadline, "uWSGI did not finish starting"
-        time.sleep(0.2)
 
 
 def logs_since(name, since):
@@ -49,13 +38,13 @@ def unmigrated_token(one_off, unmigrated_env):
 
 def run_unmigrated(run_prod, unmigrated_env, *extra_args):
     name, url = run_prod(extra_args=[*env_args(unmigrated_env), *extra_args])
-    started(name, url)
+    wait_until_started(name, url)
     return name, url
 
 
 def test_an_idle_container_logs_nothing_but_request_lines(run_prod, migrated):
     name, url = run_prod()
-    started(name, url)
+    wait_until_started(name, url)
     since = time.time()
 
     time.sleep(IDLE_SECONDS)

@@ -9,7 +9,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from docker_helpers import docker, env_args, http, root_mount_options, wait_for_http, wait_until_ready
+from docker_helpers import (
+    docker,
+    env_args,
+    http,
+    root_mount_options,
+    wait_for_http,
+    wait_until_ready,
+    wait_until_started,
+)
 
 
 def test_notes_persist_across_a_restart_and_can_be_changed(run_prod, token, database):
@@ -255,7 +263,8 @@ def test_check_deploy_passes_with_production_settings(prod_image, prod_env):
 
 def test_worker_processes_and_threads_come_from_the_environment(run_prod, migrated):
     name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=3", "-e", "UWSGI_THREADS=2"])
-    wait_for_http(f"{url}/healthz")
+    # Its workers' lines come before the last start-up lines; /healthz can answer before the log has them.
+    wait_until_started(name, url)
 
     workers = re.findall(r"spawned uWSGI worker \d+ \(pid: \d+, cores: (\d+)\)", docker("logs", name).stdout)
 
