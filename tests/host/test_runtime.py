@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from docker_helpers import (
+    REPO,
     docker,
     env_args,
     http,
@@ -269,3 +270,14 @@ def test_worker_processes_and_threads_come_from_the_environment(run_prod, migrat
     workers = re.findall(r"spawned uWSGI worker \d+ \(pid: \d+, cores: (\d+)\)", docker("logs", name).stdout)
 
     assert workers == ["2", "2", "2"]
+
+
+def test_postgresql_cancels_a_statement_that_runs_past_statement_timeout(one_off, migrated):
+    # The timeout as config/settings.py hands it to PostgreSQL; the query runs a second past it.
+    seconds = int(re.search(r"statement_timeout=(\d+)s", (REPO / "config" / "settings.py").read_text())[1])
+    query = f"from django.db import connection; connection.cursor().execute('SELECT pg_sleep({seconds + 1})')"
+
+    result = one_off("python", "manage.py", "shell", "-c", query, check=False)
+
+    assert result.returncode != 0
+    assert "canceling statement due to statement timeout" in result.stderr
