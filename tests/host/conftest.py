@@ -6,6 +6,7 @@ import shutil
 import pytest
 from docker_helpers import (
     Postgres,
+    build_harness_image,
     build_image,
     copy_repository,
     create_token,
@@ -64,15 +65,31 @@ def prod_env(database_url):
     }
 
 
+@pytest.fixture(scope="session")
+def harness_image(prod_image):
+    """The prod image with tests/harness's test-only routes, which the machinery's tests call instead of the example's."""
+    return build_harness_image(prod_image)
+
+
 @pytest.fixture
 def run_prod(prod_image, network, prod_env):
     """Starts prod containers on the test network, port 8000 published on a free loopback port."""
+    yield from container_runner(prod_image, network, prod_env)
+
+
+@pytest.fixture
+def run_harness(harness_image, network, prod_env):
+    """Like run_prod, with the harness's routes (/harness/records/) beside the service's."""
+    yield from container_runner(harness_image, network, prod_env)
+
+
+def container_runner(image, network, env):
     started = []
 
     def run(*command, extra_args=()):
         name, port = unique_name("app"), free_port()
         options = ["--detach", "--name", name, "--network", network, "-p", f"127.0.0.1:{port}:8000"]
-        docker("run", *options, *env_args(prod_env), *extra_args, prod_image, *command)
+        docker("run", *options, *env_args(env), *extra_args, image, *command)
         started.append(name)
         return name, f"http://127.0.0.1:{port}"
 

@@ -192,6 +192,16 @@ def build_image(target):
     return tag
 
 
+def build_harness_image(prod_image):
+    """Builds tests/host/harness.Dockerfile on a prod image as IMAGE:harness; returns that tag."""
+    tag = f"{IMAGE}:harness"
+    dockerfile = REPO / "tests/host/harness.Dockerfile"
+    command = ["build", "--quiet", "--build-arg", f"PROD_IMAGE={prod_image}", "-f", str(dockerfile), "-t", tag]
+    result = docker(*command, str(REPO / "tests/harness"), check=False)
+    assert result.returncode == 0, result.stderr
+    return tag
+
+
 def copy_repository(name):
     """A copy of the repository's files as a fresh clone has them, at .cache/<name>, to edit freely.
 
