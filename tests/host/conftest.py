@@ -68,7 +68,7 @@ def prod_env(database_url):
 
 @pytest.fixture(scope="session")
 def harness_image(prod_image):
-    """The prod image with tests/harness's test-only routes, which the machinery's tests call instead of the example's."""
+    """The prod image with tests/harness's routes, which the machinery's tests call instead of the example's."""
     return build_harness_image(prod_image)
 
 
