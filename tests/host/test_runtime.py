@@ -115,7 +115,7 @@ def container_state(name, field):
 # (exit code 137) this many seconds later; the grace docs/production.md speaks of.
 STOP_GRACE_SECONDS = 10
 # From having nothing left to do (an idle container's SIGTERM, the last byte of
-# a request in flight) to uWSGI's exit: about a second (docs/production.md),
+# a request in flight) to uWSGI's exit: about 2 s on a quiet 2-core machine,
 # while a stop that waits on anything is killed at the grace. Half the grace
 # tells the two apart with room for a loaded machine, where 3 s flaked.
 EXIT_BUDGET_SECONDS = STOP_GRACE_SECONDS / 2
