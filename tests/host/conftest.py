@@ -13,6 +13,7 @@ from docker_helpers import (
     docker,
     env_args,
     free_port,
+    statement_logger,
     unique_name,
 )
 
@@ -67,7 +68,7 @@ def prod_env(database_url):
 
 @pytest.fixture(scope="session")
 def harness_image(prod_image):
-    """The prod image with tests/harness's test-only routes, which the machinery's tests call instead of the example's."""
+    """The prod image with tests/harness's routes, which the machinery's tests call instead of the example's."""
     return build_harness_image(prod_image)
 
 
@@ -119,3 +120,9 @@ def migrated(one_off):
 def token(one_off, migrated):
     """A write token in the migrated database, for the requests of the module's tests."""
     return create_token(one_off)
+
+
+@pytest.fixture(scope="module")
+def logged_statements(database):
+    """statement_logger's function (docker_helpers) on the module's PostgreSQL, whose log it turns on."""
+    return statement_logger(database)

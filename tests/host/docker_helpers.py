@@ -302,3 +302,29 @@ class Postgres:
 
 def env_args(env):
     return [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
+
+
+def statement_logger(database):
+    """Turns on statement logging for the app's sessions opened from now on; returns a function of `send`.
+
+    That function returns what `send()` returns, and the statements PostgreSQL
+    received meanwhile, as its log has them: counted by the server, so that
+    everything a request costs is seen (a connection's health check, a token's
+    lookup), not only what Django's tools count.
+    """
+    database.query("ALTER ROLE CURRENT_USER SET log_statement = 'all'")
+
+    def statements_during(send):
+        start, end = f"start {secrets.token_hex(4)}", f"end {secrets.token_hex(4)}"
+        database.query(f"SELECT '{start}'")
+        answer = send()
+        database.query(f"SELECT '{end}'")
+        deadline = time.monotonic() + 10
+        while end not in (log := docker("logs", database.name).stderr):
+            assert time.monotonic() < deadline, "PostgreSQL did not log the end marker"
+            time.sleep(0.1)
+        between = log.split(start, 1)[1].split(end, 1)[0].splitlines()
+        statements = [line.split("statement: ", 1)[1] for line in between if "statement: " in line]
+        return answer, statements[:-1]  # the last is the marker query itself
+
+    return statements_during

@@ -6,19 +6,19 @@ In a module of its own: its database is stopped and started, so no other test ma
 from docker_helpers import http, wait_for_http
 
 
-def test_a_database_restart_between_requests_fails_no_request(run_prod, token, database):
+def test_a_database_restart_between_requests_fails_no_request(run_harness, token, database):
     # One worker, so that every request uses the one connection it keeps open.
-    name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=1", "-e", "UWSGI_THREADS=1"])
+    name, url = run_harness(extra_args=["-e", "UWSGI_PROCESSES=1", "-e", "UWSGI_THREADS=1"])
     wait_for_http(f"{url}/healthz")
     for _ in range(3):
-        assert http("GET", f"{url}/api/notes/", token=token)[0] == 200
+        assert http("GET", f"{url}/harness/records/", token=token)[0] == 200
     assert app_connections(database) == 1, "the worker must keep its connection open between requests"
 
     database.stop()
     database.start()
 
     for _ in range(3):
-        status, _, body = http("GET", f"{url}/api/notes/", token=token)
+        status, _, body = http("GET", f"{url}/harness/records/", token=token)
         assert status == 200, body
 
 

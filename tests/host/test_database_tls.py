@@ -20,23 +20,23 @@ def database(network):
     postgres.remove()
 
 
-def test_a_tls_connection_is_reused_between_requests_and_replaced_after_a_restart(run_prod, token, database):
+def test_a_tls_connection_is_reused_between_requests_and_replaced_after_a_restart(run_harness, token, database):
     # One worker, so that every request uses the one connection it keeps open.
-    name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=1"])
+    name, url = run_harness(extra_args=["-e", "UWSGI_PROCESSES=1"])
     wait_for_http(f"{url}/healthz")
-    assert http("GET", f"{url}/api/notes/", token=token)[0] == 200
+    assert http("GET", f"{url}/harness/records/", token=token)[0] == 200
     first = app_sessions(database)
     assert [encrypted for _, encrypted in first] == ["t"], "the app must reach PostgreSQL over TLS"
 
     for _ in range(3):
-        assert http("GET", f"{url}/api/notes/", token=token)[0] == 200
+        assert http("GET", f"{url}/harness/records/", token=token)[0] == 200
     assert app_sessions(database) == first, "an idle TLS connection must be reused, not replaced"
 
     database.stop()
     database.start()
 
     for _ in range(3):
-        status, _, body = http("GET", f"{url}/api/notes/", token=token)
+        status, _, body = http("GET", f"{url}/harness/records/", token=token)
         assert status == 200, body
     assert [encrypted for _, encrypted in app_sessions(database)] == ["t"]
 

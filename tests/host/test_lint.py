@@ -9,10 +9,11 @@ from docker_helpers import REPO
 # Each case: a file, an edit that introduces one finding, and what the failure says.
 FINDINGS = {
     "hadolint": ("Dockerfile", lambda text: text + "RUN cd /tmp\n", "DL3003"),
+    # config, which the contract forbids too: it is there with or without the example.
     "import-linter": (
         "app/api/views.py",
-        lambda text: text + "from app.notes.models import Note  # noqa: E402, F401\n",
-        "app.api is not allowed to import app.notes",
+        lambda text: text + "from config import settings  # noqa: E402, F401\n",
+        "app.api is not allowed to import config",
     ),
     "ruff check": ("app/api/views.py", lambda text: "import os\n" + text, "F401"),
     "ruff format": ("app/api/views.py", lambda text: text + "UNFORMATTED = [1,2]\n", "reformat"),

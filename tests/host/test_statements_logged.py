@@ -1,77 +1,38 @@
-"""The statements one `GET /api/notes/` sends to PostgreSQL, as the server logs them.
+"""The statements the machinery adds to a request in PostgreSQL, as the server logs them.
 
-Counted by the server, so that everything the request costs is seen: the
-connection's health check and the token's lookup as well as the queries
-Django's own tools count. Each test checks the answer too: a request refused
-or failed after the same statements would cost as much, and prove nothing
-about a page of notes.
+On the harness's GET /harness/records/, whose view sends one COUNT: whatever
+else arrives is the machinery's (the connection's health check, the token's
+lookup). Each test checks the answer too: a request refused after the same
+statements would cost as much and prove nothing. The example's page of notes
+is counted in tests/host/notes/test_notes_statements_logged.py.
 In a module of its own: it turns on statement logging for the database's user.
 """
 
-import secrets
-import time
-
 import pytest
-from docker_helpers import create_token, docker, http, wait_for_http
-
-
-@pytest.fixture(scope="module")
-def logged_statements(database):
-    """A function: what `send()` returns, and the statements PostgreSQL receives from the app while it runs."""
-    database.query("ALTER ROLE CURRENT_USER SET log_statement = 'all'")  # for its sessions opened from now on
-
-    def statements_during(send):
-        start, end = f"start {secrets.token_hex(4)}", f"end {secrets.token_hex(4)}"
-        database.query(f"SELECT '{start}'")
-        answer = send()
-        database.query(f"SELECT '{end}'")
-        deadline = time.monotonic() + 10
-        while end not in (log := docker("logs", database.name).stderr):
-            assert time.monotonic() < deadline, "PostgreSQL did not log the end marker"
-            time.sleep(0.1)
-        between = log.split(start, 1)[1].split(end, 1)[0].splitlines()
-        statements = [line.split("statement: ", 1)[1] for line in between if "statement: " in line]
-        return answer, statements[:-1]  # the last is the marker query itself
-
-    return statements_during
+from docker_helpers import create_token, http, wait_for_http
 
 
 @pytest.fixture
-def served(run_prod, token, logged_statements):
-    # One worker, so that every request reuses the one connection it keeps open,
-    # and remembers the token these requests looked up (for 4 s, app/api/auth.py).
-    name, url = run_prod(extra_args=["-e", "UWSGI_PROCESSES=1"])
-    wait_for_http(f"{url}/healthz")
-    for number in range(3):
-        assert http("POST", f"{url}/api/notes/", {"title": f"note {number}"}, token=token)[0] == 201
+def served(run_harness, token, logged_statements):
+    # One worker: the request below opens the one connection it keeps, and makes it remember the token (4 s).
+    _, url = run_harness(extra_args=["-e", "UWSGI_PROCESSES=1"])
+    assert wait_for_http(f"{url}/harness/records/", token=token)[0] == 200
     return url
 
 
-def test_a_page_of_notes_is_one_statement_on_a_reused_connection(served, token, logged_statements):
-    (status, _, page), statements = logged_statements(lambda: http("GET", f"{served}/api/notes/?limit=2", token=token))
+def test_a_request_on_a_reused_connection_with_a_remembered_token_adds_no_statement(served, token, logged_statements):
+    (status, _, body), statements = logged_statements(lambda: http("GET", f"{served}/harness/records/", token=token))
 
-    assert status == 200, page
-    assert len(page["results"]) == 2
+    assert status == 200, body
     assert len(statements) == 1, statements
-    assert "COUNT(" in statements[0] and "LIMIT 2" in statements[0]
-
-
-def test_a_page_past_the_end_adds_one_count(served, token, logged_statements):
-    past_the_end = f"{served}/api/notes/?offset=10"
-    (status, _, page), statements = logged_statements(lambda: http("GET", past_the_end, token=token))
-
-    assert status == 200, page
-    assert page["results"] == []
-    assert page["count"] > 0, "the count, asked for alone"
-    assert len(statements) == 2, statements
+    assert 'SELECT COUNT(*) AS "__count" FROM "api_token"' in statements[0], statements[0]
 
 
 def test_a_token_the_worker_does_not_remember_costs_one_lookup_by_its_digest(served, logged_statements, one_off):
     other = create_token(one_off, scope="read")
 
-    (status, _, page), statements = logged_statements(lambda: http("GET", f"{served}/api/notes/?limit=2", token=other))
+    (status, _, body), statements = logged_statements(lambda: http("GET", f"{served}/harness/records/", token=other))
 
-    assert status == 200, page
-    assert len(page["results"]) == 2
+    assert status == 200, body
     assert len(statements) == 2, statements
     assert 'FROM "api_token" WHERE "api_token"."digest" =' in statements[0], statements[0]
