@@ -31,7 +31,7 @@ DEVCONTAINER_CLI_DIR := .cache/devcontainer-cli-$(DEVCONTAINER_CLI_VERSION)
 DEVCONTAINER_CLI := $(DEVCONTAINER_CLI_DIR)/node_modules/.bin/devcontainer
 
 .DEFAULT_GOAL := help
-.PHONY: help init up watch down logs shell migrate manage token lock rename test test-app test-host build-arm64 test-arm64 lint lint-kubernetes lock-tools build sbom audit bench loadtest memory clean
+.PHONY: help init up watch down logs shell migrate manage token lock rename remove-example test test-app test-host build-arm64 test-arm64 lint lint-kubernetes lock-tools build sbom audit bench loadtest memory clean
 
 # The targets with a `## ` description, under the `##@` group headings above them.
 help: ## List the targets
@@ -85,11 +85,15 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 rename: ## Give a copy of this template its own name: make rename NAME=inventory
 	python3 scripts/host/rename.py '$(NAME)'
 
+# scripts/host/remove_example.py says what goes: the example's folders, and the lines and passages marked as its.
+remove-example: ## Delete the example app, its tests and every line marked as the example's (README, step 3)
+	python3 scripts/host/remove_example.py
+
 ##@ Test
 
 test: lint test-app test-host ## Build the images, run the linters and every test (what CI runs)
 
-# PYTEST_ARGS picks tests and options, e.g. PYTEST_ARGS="tests/test_notes.py -k paginate".
+# PYTEST_ARGS picks tests and options, e.g. PYTEST_ARGS="tests/test_errors.py -k 404".
 test-app: ## Build the dev image and run its tests against PostgreSQL (PYTEST_ARGS="..." for one test)
 	docker build --target dev -t $(IMAGE):dev .
 	docker compose -p $(TEST_PROJECT) up --detach --wait db

@@ -112,8 +112,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# app.api for its tokens (model and management commands), app.notes the example.
-INSTALLED_APPS = ["app.api", "app.notes"]
+INSTALLED_APPS = [
+    "app.api",  # the tokens: their model and management commands
+    "app.notes",  # example
+]
 
 MIDDLEWARE = [
     # First, so that its deadline covers every database access of a request.

@@ -32,7 +32,7 @@ def test_make_help_lists_every_target_and_the_docs_name_only_targets_that_exist(
 
 def test_no_two_modules_of_the_tests_or_benchmarks_share_a_name():
     # pytest and the bench scripts import them by name: two of one name would shadow each other.
-    modules = [path for folder in ["tests", "tests/host", "bench"] for path in (REPO / folder).glob("*.py")]
+    modules = [*REPO.glob("tests/**/*.py"), *REPO.glob("bench/*.py")]
     names = [path.name for path in modules if path.name != "conftest.py"]
 
     assert len(names) > 30  # the folders are still there
