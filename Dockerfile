@@ -87,7 +87,7 @@ COPY app app
 # The title is the project's name (`make rename` changes it), licenses the SPDX id of LICENSE.
 ARG VERSION="" REVISION="" CREATED="" SOURCE=""
 LABEL org.opencontainers.image.title=notes \
-      org.opencontainers.image.description="A Django JSON API for notes, served by uWSGI" \
+      org.opencontainers.image.description="notes: a Django JSON API served by uWSGI" \
       org.opencontainers.image.licenses="MIT-0" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.version="${VERSION}" \

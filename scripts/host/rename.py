@@ -45,8 +45,9 @@ def rules(old, new):
         # Image tags and container names.
         (rf"\b{old}:(prod|dev|export)\b", rf"{new}:\1"),
         (rf"(--name |docker logs |docker exec ){old}\b", rf"\g<1>{new}"),
-        # The image's OCI title label.
+        # The image's OCI title and description labels.
         (rf"^(LABEL org\.opencontainers\.image\.title=){old}\b", rf"\g<1>{new}"),
+        (rf'^(\s+org\.opencontainers\.image\.description="){old}:', rf"\g<1>{new}:"),
         # The database's user, password and name, wherever they are written.
         (rf"postgres://{old}:{old}@([\w.]+):5432/{old}\b", rf"postgres://{new}:{new}@\1:5432/{new}"),
         (rf'(POSTGRES_(?:USER|PASSWORD|DB)"?[:=] ?"?){old}\b', rf"\g<1>{new}"),

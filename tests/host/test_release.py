@@ -15,7 +15,7 @@ LABEL = "org.opencontainers.image."
 FIXED_LABELS = {
     # The project's name, the Makefile's default image name: `make rename` changes both.
     "title": re.search(r"^IMAGE \?= (\w+)$", (REPO / "Makefile").read_text(), re.MULTILINE)[1],
-    "description": "A Django JSON API for notes, served by uWSGI",
+    "description": "notes: a Django JSON API served by uWSGI",
     "licenses": "MIT-0",
 }
 

@@ -1,4 +1,4 @@
-"""`make remove-example` leaves the machinery alone: a service that builds, migrates, serves its probes, passes its tests."""
+"""`make remove-example` leaves the machinery: a service that builds, migrates, serves its probes, passes its tests."""
 
 import json
 import os
@@ -43,8 +43,9 @@ def test_a_copy_without_the_example_builds_migrates_and_passes_its_tests(repo_co
         assert re.search(r"\d+ passed", tested.stdout) and " failed" not in tested.stdout
         # Built, migrated and serving its probes: what the host-side tests below start from.
         # The copy's own tests, run by this run's pytest as `make test-host` would run them.
-        hosted = subprocess.run([sys.executable, "-m", "pytest", *MACHINERY_HOST_TESTS], cwd=repo_copy,
-                                env={**os.environ, "IMAGE": image}, capture_output=True, text=True, timeout=1800)  # fmt: skip
+        pytest = [sys.executable, "-m", "pytest", *MACHINERY_HOST_TESTS]
+        env = {**os.environ, "IMAGE": image}
+        hosted = subprocess.run(pytest, cwd=repo_copy, env=env, capture_output=True, text=True, timeout=1800)
         assert hosted.returncode == 0, hosted.stdout[-5000:] + hosted.stderr[-5000:]
         assert re.search(r"\d+ passed", hosted.stdout) and " skipped" not in hosted.stdout
         document = docker("run", "--rm", f"{image}:prod", "python", "-c", OPENAPI_PATHS).stdout
