@@ -13,6 +13,9 @@ export HOST_GID := $(shell id -g)
 # lock` and `make lock-tools` run in the builder stage's image.
 PIPENV_VERSION := $(shell sed -n 's/^ARG PIPENV_VERSION=//p' Dockerfile)
 PYTHON_IMAGE := $(shell sed -n 's/^FROM \(python:[^ ]*\) AS builder$$/\1/p' Dockerfile)
+# The local database's URL, read where it is written once: docker-compose.yml (evaluated only where used).
+COMPOSE_DATABASE_URL = $(shell docker compose config --format json | python3 -c \
+	'import json, sys; print(json.load(sys.stdin)["services"]["app"]["environment"]["DATABASE_URL"])')
 TEST_VENV := .cache/host-tests-venv
 LINT_VENV := .cache/lint-venv
 # uv compiles requirements-lint.in and requirements-release.in into their .txt (`make lock-tools`).
@@ -98,7 +101,7 @@ test-app: ## Build the dev image and run its tests against PostgreSQL (PYTEST_AR
 	docker build --target dev -t $(IMAGE):dev .
 	docker compose -p $(TEST_PROJECT) up --detach --wait db
 	docker run --rm --network $(TEST_PROJECT)_default \
-		-e DATABASE_URL=postgres://notes:notes@db:5432/notes $(IMAGE):dev pytest $(PYTEST_ARGS); \
+		-e DATABASE_URL=$(COMPOSE_DATABASE_URL) $(IMAGE):dev pytest $(PYTEST_ARGS); \
 		status=$$?; docker compose -p $(TEST_PROJECT) down --volumes; exit $$status
 
 # PYTEST_ARGS picks tests here too, e.g. PYTEST_ARGS="tests/host/test_image.py -k budget".
