@@ -15,13 +15,3 @@ def api(db):
 def anonymous(client):
     """A client without a token, for what is public, and for what must refuse it."""
     return JsonClient(client)
-
-
-@pytest.fixture
-def make_note(api):
-    def make(title="A title", body="A body"):
-        response = api.post("/api/notes/", {"title": title, "body": body})
-        assert response.status_code == 201, response.content
-        return response.json()
-
-    return make

@@ -1,7 +1,7 @@
 """How many queries listing notes costs, so that the number cannot grow unnoticed.
 
-tests/host/test_queries.py counts what PostgreSQL receives behind uWSGI,
-the connection's health check included. The token's lookup is not counted:
+tests/host/notes/test_notes_statements_logged.py counts the statements PostgreSQL
+receives for the same behind uWSGI. The token's lookup is not counted:
 make_note's requests sent the same token, which the worker still remembers
 (tests/test_auth.py counts the lookup).
 """
