@@ -1,7 +1,7 @@
 """Bearer tokens: every view refuses a request without a valid token, unless its code marks it public.
 
 tests/test_tokens.py tests the commands that make and revoke tokens;
-tests/host/test_tokens.py the same answers through uWSGI, and the logs and
+tests/host/test_tokens_in_container.py the same answers through uWSGI, and the logs and
 the database of a running container.
 """
 
@@ -17,21 +17,24 @@ from django.test import Client
 from django.urls import path
 from django.views import View
 from django_helpers import JsonClient, assert_problem, bearer, create_token
+from harness import urls as harness_urls
 
 from app.api.auth import TOKEN_MEMORY_SECONDS, RecentTokens, public
-from app.api.models import token_digest
-from app.notes.models import Note
+from app.api.models import Token, token_digest
 from app.server.logs import JsonFormatter
-from config import urls as service_urls
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 CHALLENGE = 'Bearer realm="api"'
 # The API's promise for a revoked token (docs/api.md); the worker's memory of tokens stays within it.
 REVOKED_WITHIN_SECONDS = 5
 
 
-# This module doubles as a URLconf (see the `urls` marks): the service's own, plus
-# views of the kinds a project adds later.
+# This module doubles as every test's URLconf: the service's own with the
+# harness's routes and error handlers, plus views of the kinds a project adds later.
+handler400, handler403 = harness_urls.handler400, harness_urls.handler403
+handler404, handler500 = harness_urls.handler404, harness_urls.handler500
+
+
 def added_later(request):
     return JsonResponse({"answered": True})
 
@@ -56,7 +59,7 @@ def crash(request):
 
 
 urlpatterns = [
-    *service_urls.urlpatterns,
+    *harness_urls.urlpatterns,
     path("added-later", added_later),
     path("opened", opened),
     path("opened-view", OpenedView.as_view()),
@@ -72,73 +75,83 @@ def assert_refused(response, status=401, challenge=CHALLENGE):
 
 
 @pytest.fixture
-def note():
-    return Note.objects.create(title="kept", body="as it was")
+def record(api):
+    """The id of a row the harness made, for the requests on one record."""
+    response = api.post("/harness/records/", {})
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
 
 
-def all_requests(note_id):
-    """Every operation of the notes API, each with a body it would accept."""
+def all_requests(record_id):
+    """Every operation of the harness's routes, each with a body it would accept."""
     return [
-        ("get", "/api/notes/", None),
-        ("post", "/api/notes/", {"title": "new"}),
-        ("get", f"/api/notes/{note_id}/", None),
-        ("patch", f"/api/notes/{note_id}/", {"title": "changed"}),
-        ("delete", f"/api/notes/{note_id}/", None),
+        ("get", "/harness/records/", None),
+        ("post", "/harness/records/", {"title": "new"}),
+        ("get", f"/harness/records/{record_id}/", None),
+        ("delete", f"/harness/records/{record_id}/", None),
     ]
 
 
-def test_every_operation_without_a_token_is_a_401_and_changes_nothing(anonymous, note):
-    before = list(Note.objects.values())
+def token_table():
+    """Every row of the table the harness writes to, the tokens' own included."""
+    return list(Token.objects.values())
 
-    for method, url, body in all_requests(note.id):
+
+def test_every_operation_without_a_token_is_a_401_and_changes_nothing(anonymous, record):
+    before = token_table()
+
+    for method, url, body in all_requests(record):
         assert_refused(anonymous.request(method, url, body))
 
-    assert list(Note.objects.values()) == before
+    assert token_table() == before
 
 
-def test_a_write_token_may_do_everything(anonymous, note):
+def test_a_write_token_may_do_everything(anonymous, record):
     token = create_token("write")
     statuses = [
         anonymous.request(method, url, body, headers=bearer(token)).status_code
-        for method, url, body in all_requests(note.id)
+        for method, url, body in all_requests(record)
     ]
 
-    assert statuses == [200, 201, 200, 200, 204]
+    assert statuses == [200, 201, 200, 204]
 
 
-def test_a_read_token_reads_and_every_write_with_it_is_a_403_that_changes_nothing(anonymous, note):
+def test_a_read_token_reads_and_every_write_with_it_is_a_403_that_changes_nothing(anonymous, record):
     token = create_token("read")
-    before = list(Note.objects.values())
+    before = token_table()
 
-    for method, url, body in all_requests(note.id):
+    for method, url, body in all_requests(record):
         response = anonymous.request(method, url, body, headers=bearer(token))
         if method == "get":
             assert response.status_code == 200
         else:
             challenge = f'{CHALLENGE}, error="insufficient_scope", scope="write"'
             assert_refused(response, 403, challenge)
-    assert anonymous.request("head", "/api/notes/", headers=bearer(token)).status_code == 200
-    assert anonymous.request("options", "/api/notes/", headers=bearer(token)).status_code == 200
-    assert list(Note.objects.values()) == before
+    assert anonymous.request("head", "/harness/records/", headers=bearer(token)).status_code == 200
+    assert anonymous.request("options", "/harness/records/", headers=bearer(token)).status_code == 200
+    assert token_table() == before
 
 
-def test_a_read_token_is_refused_a_method_the_path_does_not_even_support(anonymous, note):
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_read_token_is_refused_a_method_the_path_does_not_even_support(anonymous, record, method):
     # Any method that is not safe needs write: the scope is checked before the view looks at the method.
-    response = anonymous.request("put", f"/api/notes/{note.id}/", {"title": "x"}, headers=bearer(create_token("read")))
+    url = f"/harness/records/{record}/"
+
+    response = anonymous.request(method, url, {"title": "x"}, headers=bearer(create_token("read")))
 
     assert response.status_code == 403
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
 def test_the_scheme_is_case_insensitive(anonymous, scheme):
-    response = anonymous.get("/api/notes/", headers={"Authorization": f"{scheme} {create_token('read')}"})
+    response = anonymous.get("/harness/records/", headers={"Authorization": f"{scheme} {create_token('read')}"})
 
     assert response.status_code == 200
 
 
 def test_more_than_one_space_may_separate_scheme_and_token(anonymous):
     # RFC 9110's credentials: auth-scheme 1*SP token68.
-    response = anonymous.get("/api/notes/", headers={"Authorization": f"Bearer   {create_token('read')}"})
+    response = anonymous.get("/harness/records/", headers={"Authorization": f"Bearer   {create_token('read')}"})
 
     assert response.status_code == 200
 
@@ -185,7 +198,7 @@ def test_more_than_one_space_may_separate_scheme_and_token(anonymous):
 def test_a_missing_or_malformed_authorization_header_is_a_401(anonymous, header):
     token = create_token("write")
 
-    response = anonymous.get("/api/notes/", headers={"Authorization": header.format(token=token)})
+    response = anonymous.get("/harness/records/", headers={"Authorization": header.format(token=token)})
 
     assert_refused(response)
 
@@ -199,7 +212,7 @@ def test_a_token_that_is_not_one_of_ours_is_a_401_invalid_token(anonymous, token
     real = create_token("write")
     sent = token.format(token=real, token_prefix=real[:6], digest=token_digest(real))
 
-    response = anonymous.get("/api/notes/", headers=bearer(sent))
+    response = anonymous.get("/harness/records/", headers=bearer(sent))
 
     assert_refused(response, 401, f'{CHALLENGE}, error="invalid_token"')
 
@@ -208,17 +221,17 @@ def test_a_token_in_the_query_string_is_not_accepted(anonymous):
     token = create_token("write")
 
     for name in ["access_token", "token"]:
-        assert_refused(anonymous.get(f"/api/notes/?{name}={token}"))
+        assert_refused(anonymous.get(f"/harness/records/?{name}={token}"))
 
 
 def test_a_revoked_token_is_refused_within_5_seconds(anonymous):
     token = create_token("read", name="leaving")
-    assert anonymous.get("/api/notes/", headers=bearer(token)).status_code == 200  # so a worker remembers it
+    assert anonymous.get("/harness/records/", headers=bearer(token)).status_code == 200  # so a worker remembers it
 
     call_command("revoketoken", "leaving", stdout=io.StringIO())
     revoked = time.monotonic()
 
-    while (response := anonymous.get("/api/notes/", headers=bearer(token))).status_code == 200:
+    while (response := anonymous.get("/harness/records/", headers=bearer(token))).status_code == 200:
         assert time.monotonic() - revoked < REVOKED_WITHIN_SECONDS, "the revoked token is still accepted"
         time.sleep(0.1)
     assert_refused(response, 401, f'{CHALLENGE}, error="invalid_token"')
@@ -233,22 +246,22 @@ def test_an_unauthenticated_3_mb_post_is_refused_before_its_body_is_read(anonymo
     # reads past them, and a view that looked would answer 413 first.
     def post(headers):
         body, declared = b'{"title": "x"}', str(3 * 1024 * 1024)
-        return anonymous.post("/api/notes/", body, CONTENT_LENGTH=declared, headers=headers).status_code
+        return anonymous.post("/harness/records/", body, CONTENT_LENGTH=declared, headers=headers).status_code
 
     assert post({}) == 401
     assert post(bearer(create_token("read"))) == 403
     assert post(bearer(create_token("write"))) == 413  # what the view answers, once it is reached
-    assert not Note.objects.exists()
+    assert not Token.objects.filter(name__startswith="harness-").exists()
 
 
 def test_a_token_is_looked_up_once_and_then_remembered(anonymous, django_assert_num_queries):
     headers = bearer(create_token("read"))
     lookup = 1
-    # An empty list: the page, then the count alone.
-    with django_assert_num_queries(lookup + 2):
-        anonymous.get("/api/notes/", headers=headers)
-    with django_assert_num_queries(2):
-        anonymous.get("/api/notes/", headers=headers)
+    # The view's own query: the count of records.
+    with django_assert_num_queries(lookup + 1):
+        assert anonymous.get("/harness/records/", headers=headers).status_code == 200
+    with django_assert_num_queries(1):
+        assert anonymous.get("/harness/records/", headers=headers).status_code == 200
 
 
 def test_remembered_tokens_are_bounded_in_number_and_time(django_assert_num_queries):
@@ -276,19 +289,16 @@ def test_a_token_that_does_not_exist_is_not_remembered(django_assert_num_queries
     assert memory.entries == {}
 
 
-@pytest.mark.urls(__name__)
 def test_a_new_view_needs_a_token_without_doing_anything(anonymous):
     assert_refused(anonymous.get("/added-later"))
     assert anonymous.get("/added-later", headers=bearer(create_token("read"))).status_code == 200
 
 
-@pytest.mark.urls(__name__)
 @pytest.mark.parametrize("url", ["/opened", "/opened-view"])
 def test_a_view_marked_public_answers_without_a_token(anonymous, url):
     assert anonymous.get(url).json() == {"answered": True}
 
 
-@pytest.mark.urls(__name__)
 def test_a_subclass_of_a_public_view_needs_a_token_unless_it_says_otherwise(anonymous):
     assert_refused(anonymous.get("/subclass-of-an-opened-view"))
 
@@ -303,7 +313,6 @@ def test_an_unknown_path_is_a_404_without_a_token(anonymous):
     assert_problem(anonymous.get("/no/such/page"), 404)
 
 
-@pytest.mark.urls(__name__)
 def test_no_log_record_holds_a_token_at_any_level_in_either_format(settings, caplog):
     # DEBUG on: Django logs each SQL statement with its parameters, the most it ever logs.
     settings.DEBUG = True
@@ -312,12 +321,12 @@ def test_no_log_record_holds_a_token_at_any_level_in_either_format(settings, cap
     client = JsonClient(Client(raise_request_exception=False))
     write, read, revoked = create_token("write"), create_token("read"), create_token("write", name="revoked")
     call_command("revoketoken", "revoked", stdout=io.StringIO())
-    note = client.post("/api/notes/", {"title": "logged?"}, headers=bearer(write)).json()
-    client.get(f"/api/notes/{note['id']}/", headers=bearer(read))
-    client.patch(f"/api/notes/{note['id']}/", {"title": "x"}, headers=bearer(read))
-    client.get("/api/notes/", headers=bearer(revoked))
-    client.get("/api/notes/", headers={"Authorization": f"Token {write}"})
-    client.get(f"/api/notes/?access_token={read}")
+    record = client.post("/harness/records/", {"title": "logged?"}, headers=bearer(write)).json()
+    client.get(f"/harness/records/{record['id']}/", headers=bearer(read))
+    client.delete(f"/harness/records/{record['id']}/", headers=bearer(read))
+    client.get("/harness/records/", headers=bearer(revoked))
+    client.get("/harness/records/", headers={"Authorization": f"Token {write}"})
+    client.get(f"/harness/records/?access_token={read}")
     client.get("/crash", headers=bearer(write))
 
     assert any("api_token" in record.getMessage() for record in caplog.records), "no lookup was logged"

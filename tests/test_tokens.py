@@ -1,6 +1,6 @@
 """The management commands that make, revoke and list tokens, and what the database keeps of a token.
 
-The exit statuses, as a shell sees them, are tested against the prod image in tests/host/test_tokens.py.
+The exit statuses, as a shell sees them, are tested against the prod image in tests/host/test_tokens_in_container.py.
 """
 
 import base64
@@ -14,7 +14,7 @@ from django_helpers import bearer, create_token
 
 from app.api.models import Token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("harness.urls")]
 
 
 def run(*args):
@@ -31,7 +31,7 @@ def test_createtoken_prints_the_token_alone_on_its_standard_output_once(anonymou
     assert len(base64.urlsafe_b64decode(token + "=")) == 32
     assert "'ci'" in stderr and "shown this once" in stderr and token not in stderr
     assert token[:6] in stderr  # what listtokens shows of it
-    assert anonymous.get("/api/notes/", headers=bearer(token)).status_code == 200
+    assert anonymous.get("/harness/records/", headers=bearer(token)).status_code == 200
 
 
 def test_every_token_is_new():
@@ -45,7 +45,7 @@ def test_a_name_in_use_is_refused_and_the_first_token_keeps_working(anonymous):
         run("createtoken", "ci", "--scope", "write")
 
     assert list(Token.objects.values_list("name", "scope")) == [("ci", "read")]
-    assert anonymous.get("/api/notes/", headers=bearer(first)).status_code == 200
+    assert anonymous.get("/harness/records/", headers=bearer(first)).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_revoketoken_removes_only_that_token(anonymous):
 
     assert "Revoked the token 'revoked'" in stdout
     assert list(Token.objects.values_list("name", flat=True)) == ["kept"]
-    assert anonymous.get("/api/notes/", headers=bearer(kept)).status_code == 200
+    assert anonymous.get("/harness/records/", headers=bearer(kept)).status_code == 200
 
 
 def test_revoking_an_unknown_name_fails_saying_so():
