@@ -8,20 +8,21 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
 from django_helpers import JsonClient, assert_problem, bearer, create_token
+from harness import urls as harness_urls
 
-from config import urls as service_urls
-
-# This module doubles as a URLconf (see the `urls` marks below): the service's
-# own, with its error handlers, plus two views that reach error paths the API
-# itself never takes.
-handler400, handler403 = service_urls.handler400, service_urls.handler403
-handler404, handler500 = service_urls.handler404, service_urls.handler500
+# This module doubles as every test's URLconf: the service's own with the
+# harness's routes and the error handlers, plus two views that reach error
+# paths the API itself never takes.
+handler400, handler403 = harness_urls.handler400, harness_urls.handler403
+handler404, handler500 = harness_urls.handler404, harness_urls.handler500
+pytestmark = pytest.mark.urls(__name__)
 
 
 def crash(request):
@@ -32,7 +33,7 @@ def form_without_csrf_exemption(request):
     return HttpResponse("accepted")
 
 
-urlpatterns = [*service_urls.urlpatterns, path("crash", crash), path("form", form_without_csrf_exemption)]
+urlpatterns = [*harness_urls.urlpatterns, path("crash", crash), path("form", form_without_csrf_exemption)]
 
 
 @pytest.fixture(autouse=True)
@@ -43,12 +44,11 @@ def debug_off(settings):
 def test_disallowed_host_is_a_json_400(api, settings):
     settings.ALLOWED_HOSTS = ["api.example.com"]
 
-    assert_problem(api.get("/api/notes/", HTTP_HOST="evil.example.com"), 400)
+    assert_problem(api.get("/harness/records/", HTTP_HOST="evil.example.com"), 400)
 
 
 # With a token, as every view but the public ones needs.
 @pytest.mark.django_db
-@pytest.mark.urls(__name__)
 def test_uncaught_exception_is_a_json_500_without_details():
     api = JsonClient(Client(raise_request_exception=False, headers=bearer(create_token("read"))))
 
@@ -58,7 +58,6 @@ def test_uncaught_exception_is_a_json_500_without_details():
 
 
 @pytest.mark.django_db
-@pytest.mark.urls(__name__)
 def test_failed_csrf_check_is_a_json_403():
     api = JsonClient(Client(enforce_csrf_checks=True, headers=bearer(create_token("write"))))
 
@@ -75,14 +74,14 @@ def test_unknown_path_is_a_json_404(api):
 
 @pytest.mark.django_db
 def test_missing_trailing_slash_is_a_404_not_a_redirect_that_would_drop_the_body(api):
-    assert_problem(api.post("/api/notes", {"title": "x"}), 404)
+    assert_problem(api.post("/harness/records", {"title": "x"}), 404)
 
 
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("delete", "/api/notes/", {"GET", "HEAD", "POST", "OPTIONS"}),
-        ("put", "/api/notes/1/", {"GET", "HEAD", "PATCH", "DELETE", "OPTIONS"}),
+        ("delete", "/harness/records/", {"GET", "HEAD", "POST", "OPTIONS"}),
+        ("put", "/harness/records/1/", {"GET", "HEAD", "DELETE", "OPTIONS"}),
         ("post", "/healthz", {"GET", "HEAD"}),
         ("delete", "/readyz", {"GET", "HEAD"}),
     ],
@@ -114,14 +113,16 @@ print(json.dumps(answers))
 def test_readiness_and_the_api_answer_503_when_the_database_is_unreachable():
     requests = [
         ("get", "/readyz", None),
-        ("get", "/api/notes/", None),
-        ("post", "/api/notes/", {"title": "lost?"}),
-        ("get", "/api/notes/1/", None),
-        ("patch", "/api/notes/1/", {"title": "x"}),
-        ("delete", "/api/notes/1/", None),
+        ("get", "/harness/records/", None),
+        ("post", "/harness/records/", {"title": "lost?"}),
+        ("get", "/harness/records/1/", None),
+        ("delete", "/harness/records/1/", None),
     ]
     env = {
         **os.environ,
+        # The harness's settings, whose routes the requests take; `harness` is a package in tests/.
+        "DJANGO_SETTINGS_MODULE": "harness.settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "a-test-key-that-is-long-enough-to-look-random-0123456789",
         "DJANGO_ALLOWED_HOSTS": "testserver",
