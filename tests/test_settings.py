@@ -10,7 +10,7 @@ PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": "a-test-key-that-is-long-enough-to-look-random-0123456789",
     "DJANGO_ALLOWED_HOSTS": "api.example.com, www.example.com",
-    "DATABASE_URL": "postgres://user:pass@db.example.com:5432/notes",
+    "DATABASE_URL": "postgres://user:pass@db.example.com:5432/service",
 }
 
 
