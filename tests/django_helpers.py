@@ -1,4 +1,4 @@
-"""What the in-image tests share: a JSON client, tokens, and the check of an error response.
+"""What the in-image tests share: a JSON client, tokens, the token table, and the check of an error response.
 
 Test modules import from here, never from each other or from conftest.py.
 """
@@ -8,6 +8,8 @@ import json
 import secrets
 
 from django.core.management import call_command
+
+from app.api.models import Token
 
 
 class JsonClient:
@@ -58,3 +60,8 @@ def create_token(scope, name=None):
 def bearer(token):
     """The headers that send a token, for the test client's `headers=`."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def token_table():
+    """Every row of the tokens' table, which the harness's records are rows of too: what "changes nothing" compares."""
+    return list(Token.objects.values())

@@ -16,7 +16,7 @@ from django.http import JsonResponse
 from django.test import Client
 from django.urls import path
 from django.views import View
-from django_helpers import JsonClient, assert_problem, bearer, create_token
+from django_helpers import JsonClient, assert_problem, bearer, create_token, token_table
 from harness import urls as harness_urls
 
 from app.api.auth import TOKEN_MEMORY_SECONDS, RecentTokens, public
@@ -90,11 +90,6 @@ def all_requests(record_id):
         ("get", f"/harness/records/{record_id}/", None),
         ("delete", f"/harness/records/{record_id}/", None),
     ]
-
-
-def token_table():
-    """Every row of the table the harness writes to, the tokens' own included."""
-    return list(Token.objects.values())
 
 
 def test_every_operation_without_a_token_is_a_401_and_changes_nothing(anonymous, record):
