@@ -44,22 +44,11 @@ def test_list_paginates_with_limit_and_offset(api, make_note):
     assert [note["title"] for note in page["results"]] == ["note 3", "note 2"]
 
 
+# The example's bounds, on both parameters; what query_int parses as an integer
+# is tested in tests/test_query_int_and_string_problem.py.
 @pytest.mark.parametrize(
     "query",
-    [
-        "limit=0",
-        "limit=101",
-        "limit=ten",
-        "limit=",
-        "limit=+5",
-        "limit=%205",
-        "limit=1_0",
-        "limit=%D9%A3",  # ARABIC-INDIC DIGIT THREE, which int() would take
-        "offset=-1",
-        "offset=1.5",
-        f"offset={2**63}",
-        f"offset={'9' * 5000}",
-    ],
+    ["limit=0", "limit=101", "limit=ten", "offset=-1", "offset=1.5", f"offset={2**63}"],
 )
 def test_bad_pagination_is_400(api, query):
     body = assert_problem(api.get(f"/api/notes/?{query}"), 400)
