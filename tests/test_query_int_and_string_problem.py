@@ -1,7 +1,7 @@
 """The machinery's checks of a query parameter (query_int) and of a string a client sends (string_problem).
 
-Called directly: no route of the service's own or of the harness uses them.
-tests/notes/ checks that the example's views apply them, with its bounds and fields.
+Called directly: no route of the service's own or of the harness uses them; a
+team's views do, each with its own bounds and fields.
 """
 
 import pytest
