@@ -19,6 +19,7 @@ EXAMPLE_FOLDERS = ["app/notes", "tests/notes", "tests/host/notes"]
 # A whole line, so that what is left is still valid code.
 MARKED_LINE = re.compile(r"^.*\S\s+# example\n", re.MULTILINE)
 MARKED_PASSAGE = re.compile(r"^<!-- example -->\n.*?^<!-- /example -->\n", re.MULTILINE | re.DOTALL)
+MARKER = re.compile(r"^<!-- /?example -->$", re.MULTILINE)
 
 
 def tracked_files():
@@ -36,7 +37,7 @@ def main():
             continue
         text = path.read_text()
         kept = MARKED_PASSAGE.sub("", MARKED_LINE.sub("", text))
-        if "<!-- example -->" in kept or "<!-- /example -->" in kept:
+        if MARKER.search(kept):
             sys.exit(f"{path.relative_to(REPO)}: an example passage is not closed; nothing else was changed after it.")
         if kept != text:
             path.write_text(kept)

@@ -1,7 +1,7 @@
 """The statements one `GET /api/notes/` sends to PostgreSQL, as the server logs them.
 
 A page of notes is one statement (the page and the count together), a page
-past the end two; tests/test_queries.py counts Django's queries for the same,
+past the end two; tests/notes/test_note_queries.py counts Django's queries for the same,
 so a query added to the endpoint fails both. Each test checks the answer too.
 What the machinery adds to a request is counted in tests/host/test_statements_logged.py.
 In a module of its own: it turns on statement logging for the database's user.
