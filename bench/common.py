@@ -20,6 +20,7 @@ from tests.host.docker_helpers import (  # noqa: F401
     env_args,
     free_port,
     http,
+    local_database,
     wait_for_http,
     wrk_failures,
 )

@@ -41,6 +41,7 @@ from bench.common import (
     env_args,
     first_ok,
     http,
+    local_database,
     machine,
     markdown_table,
     save,
@@ -54,7 +55,9 @@ NO_BYTECODE_IMAGE = f"{IMAGE}-bench:no-bytecode"
 WRK_IMAGE = f"{IMAGE}-bench:wrk"
 # How long wrk waits for an answer before it counts a timeout: the API's promise (docs/api.md).
 WRK_TIMEOUT_S = 5
-DATABASE_URL = "postgres://notes:notes@127.0.0.1:5432/notes"
+# docker-compose.yml's database, which the app reaches on loopback here: it shares PostgreSQL's network namespace.
+DATABASE_ENVIRONMENT, COMPOSE_DATABASE_URL = local_database()
+DATABASE_URL = COMPOSE_DATABASE_URL.replace("@db:", "@127.0.0.1:")
 API_APP, BARE_APP = "config.wsgi:application", "hello:application"
 BENCH = REPO / "bench"
 HELLO_MOUNT = ["-v", f"{BENCH / 'hello.py'}:/app/hello.py:ro"]
@@ -107,11 +110,17 @@ def gunicorn(workers, threads):
 def start_database(port):
     """PostgreSQL, whose network namespace the app and wrk join; port 8000 published for seeding."""
     name = f"{IMAGE}-loadtest-{secrets.token_hex(4)}"
-    credentials = {"POSTGRES_USER": "notes", "POSTGRES_PASSWORD": "notes", "POSTGRES_DB": "notes"}
     published = ["-p", f"127.0.0.1:{port}:8000"]
-    docker("run", "--detach", "--name", name, *published, *env_args(credentials), compose_image("db"))
+    docker("run", "--detach", "--name", name, *published, *env_args(DATABASE_ENVIRONMENT), compose_image("db"))
     for _ in range(120):
-        ready = docker("exec", name, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).stdout
+        ready = docker(
+            "exec",
+            name,
+            "pg_isready",
+            "--host=127.0.0.1",
+            f"--username={DATABASE_ENVIRONMENT['POSTGRES_USER']}",
+            check=False,
+        ).stdout
         if "accepting connections" in ready:
             return name
         time.sleep(0.5)

@@ -23,7 +23,7 @@ FILES = [
     "README.md",
     "docs/*.md",
 ]
-FILES += ["tests/host/*.py", "bench/*.py"]
+# The host-side tests and bench/ read the name from the Makefile and the database from compose.
 # In the Kubernetes manifests every whole word of the name is the name.
 KUBERNETES_FILES = "deploy/kubernetes/**/*.yaml"
 # Lowercase letters, digits and underscores, starting with a letter: an image
@@ -48,11 +48,20 @@ def rules(old, new):
         # The image's OCI title and description labels.
         (rf"^(LABEL org\.opencontainers\.image\.title=){old}\b", rf"\g<1>{new}"),
         (rf'^(\s+org\.opencontainers\.image\.description="){old}:', rf"\g<1>{new}:"),
-        # The database's user, password and name, wherever they are written.
+        # The database's user, password and name, in docker-compose.yml and the workflow.
         (rf"postgres://{old}:{old}@([\w.]+):5432/{old}\b", rf"postgres://{new}:{new}@\1:5432/{new}"),
         (rf'(POSTGRES_(?:USER|PASSWORD|DB)"?[:=] ?"?){old}\b', rf"\g<1>{new}"),
         (rf"--(username|dbname)={old}\b", rf"--\1={new}"),
     ]
+
+
+# In the docs' commands and code, every whole word of the name is the name (kubectl's objects, a
+# registry path), but for the example's own paths: app/notes, /api/notes/, tests/host/notes/...
+def markdown_code_rule(old, new):
+    example_path = r"(?<!app/)(?<!api/)(?<!tests/)(?<!host/)(?<!app\.)"
+    word = re.compile(rf"{example_path}\b{re.escape(kubernetes_name(old))}\b(?!/)")
+    code = re.compile(r"^```.*?^```$|`[^`\n]+`", re.MULTILINE | re.DOTALL)
+    return lambda text: code.sub(lambda match: word.sub(kubernetes_name(new), match[0]), text)
 
 
 def kubernetes_name(name):
@@ -70,6 +79,8 @@ def main(new):
         text = path.read_text()
         for pattern, replacement in rules(old, new):
             text = re.sub(pattern, replacement, text, flags=re.MULTILINE)
+        if path.suffix == ".md":
+            text = markdown_code_rule(old, new)(text)
         if path.name == "README.md":
             text = re.sub(r"\A# .*", f"# {new}", text)
         path.write_text(text)

@@ -18,7 +18,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGE = os.environ.get("IMAGE", "notes")
+# The Makefile's image name unless make hands one down: the project's name is written once, there.
+IMAGE = os.environ.get("IMAGE") or re.search(r"^IMAGE \?= (\S+)$", (REPO / "Makefile").read_text(), re.MULTILINE)[1]
 
 
 def docker(*args, check=True, timeout=900, **kwargs):
@@ -235,6 +236,12 @@ def make(repo, *args, timeout=300):
     return subprocess.run(["make", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def local_database():
+    """docker-compose.yml's database, where its name and credentials are written once: (its environment, the URL)."""
+    services = compose_config()["services"]
+    return services["db"]["environment"], services["app"]["environment"]["DATABASE_URL"]
+
+
 class Postgres:
     """A real PostgreSQL (docker-compose.yml's image) on a test network, reachable there as host `db`.
 
@@ -243,10 +250,10 @@ class Postgres:
     a database server restarts or fails over.
     """
 
-    url = "postgres://notes:notes@db:5432/notes"
-
     def __init__(self, network, tls=False):
         self.name = unique_name("db")
+        self.environment, self.url = local_database()
+        self.user, self.dbname = self.environment["POSTGRES_USER"], self.environment["POSTGRES_DB"]
         self.tls_options = ""
         if tls:
             # The image's own self-signed certificate (Debian's ssl-cert, which the
@@ -254,21 +261,15 @@ class Postgres:
             self.url += "?sslmode=require"
             self.tls_options = "-c ssl=on -c ssl_cert_file=/etc/ssl/certs/ssl-cert-snakeoil.pem"
             self.tls_options += " -c ssl_key_file=/etc/ssl/private/ssl-cert-snakeoil.key"
-        credentials = {
-            "POSTGRES_USER": "notes",
-            "POSTGRES_PASSWORD": "notes",
-            "POSTGRES_DB": "notes",
-            "POSTGRES_INITDB_ARGS": "--encoding=UTF8",  # as in docker-compose.yml
-        }
         network_args = ["--network", network, "--network-alias", "db"]
         server = ["--entrypoint", "sh", compose_image("db")]
         server += ["-c", f"docker-entrypoint.sh postgres {self.tls_options} & exec sleep infinity"]
-        docker("run", "--detach", "--name", self.name, *network_args, *env_args(credentials), *server)
+        docker("run", "--detach", "--name", self.name, *network_args, *env_args(self.environment), *server)
         self.wait_until_ready()
 
     def wait_until_ready(self, timeout=60):
         deadline = time.monotonic() + timeout
-        while self.pg("pg_isready", "--host=127.0.0.1", "--username=notes", check=False).returncode != 0:
+        while self.pg("pg_isready", "--host=127.0.0.1", f"--username={self.user}", check=False).returncode != 0:
             assert time.monotonic() < deadline, docker("logs", self.name).stderr
             time.sleep(0.5)
 
@@ -289,7 +290,7 @@ class Postgres:
 
     def query(self, sql):
         """The rows of a query, as lists of strings."""
-        psql = ["psql", "--username=notes", "--dbname=notes", "--no-align", "--tuples-only"]
+        psql = ["psql", f"--username={self.user}", f"--dbname={self.dbname}", "--no-align", "--tuples-only"]
         output = self.pg(*psql, "-c", sql).stdout
         return [line.split("|") for line in output.splitlines()]
 

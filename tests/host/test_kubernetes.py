@@ -18,12 +18,12 @@ import pytest
 import yaml
 from docker_helpers import (
     REPO,
-    Postgres,
     compose_image,
     create_token,
     docker,
     free_port,
     http,
+    local_database,
     make,
     root_mount_options,
     unique_name,
@@ -68,7 +68,7 @@ def manifests(request):
 
 def secret_values():
     """What an operator puts in the Secret: a fresh key, and the test PostgreSQL's URL (host `db`)."""
-    return {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": Postgres.url}
+    return {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": local_database()[1]}
 
 
 def secret_name(manifests):
@@ -298,11 +298,13 @@ def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, harness_
     podman("network", "create", network)
     created.append(("network", network))
     database = unique_name("db")
-    credentials = ["-e", "POSTGRES_USER=notes", "-e", "POSTGRES_PASSWORD=notes", "-e", "POSTGRES_DB=notes"]
+    environment = local_database()[0]
+    user = environment["POSTGRES_USER"]
+    credentials = [f"--env={name}={value}" for name, value in environment.items()]
     podman("run", "--detach", "--name", database, "--network", network, "--network-alias", "db", *credentials, postgres)
     created.append(("container", database))
     deadline = time.monotonic() + 60
-    while podman("exec", database, "pg_isready", "--host=127.0.0.1", "--username=notes", check=False).returncode:
+    while podman("exec", database, "pg_isready", "--host=127.0.0.1", f"--username={user}", check=False).returncode:
         assert time.monotonic() < deadline, podman("logs", database).stderr
         time.sleep(0.5)
     # The Secret, created out of band; podman 4.3 reads it as JSON of base64 values.
@@ -337,7 +339,7 @@ def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, harness_
     status, _, record = http("POST", f"{url}/harness/records/", posted, headers={"Host": host}, token=token)
     assert (status, record.get("received")) == (201, posted), record
     # Written to the PostgreSQL the Secret names: the harness's rows are in the tokens' table.
-    psql = ["exec", database, "psql", "--username=notes", "--no-align", "--tuples-only", "--command"]
+    psql = ["exec", database, "psql", f"--username={user}", "--no-align", "--tuples-only", "--command"]
     written = podman(*psql, f"SELECT name FROM api_token WHERE id = {int(record['id'])}").stdout
     assert written.startswith("harness-"), written
 

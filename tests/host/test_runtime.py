@@ -305,7 +305,7 @@ def test_migrations_are_not_run_at_start_up(prod_image, network, database, prod_
         while container_state(name, "Health.Status") != "healthy":
             assert time.monotonic() < deadline
             time.sleep(0.5)
-        tables = database.pg("psql", "--username=notes", f"--dbname={name}", "-tAc", r"\dt").stdout
+        tables = database.pg("psql", f"--username={database.user}", f"--dbname={name}", "-tAc", r"\dt").stdout
         assert tables.strip() == ""
     finally:
         docker("rm", "--force", name, check=False)
