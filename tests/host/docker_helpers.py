@@ -302,3 +302,8 @@ class Postgres:
 
 def env_args(env):
     return [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
+
+
+def harness_records(database):
+    """The ids of the rows the harness's POSTs wrote (tests/harness/views.py): harness-... in the tokens' table."""
+    return {int(row_id) for (row_id,) in database.query("SELECT id FROM api_token WHERE name LIKE 'harness-%'")}
