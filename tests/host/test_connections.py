@@ -40,8 +40,8 @@ def address(url):
     return host, int(port)
 
 
-def test_http_client_sends_every_request_of_a_session_on_one_connection(run_prod, token):
-    _, url = run_prod()
+def test_http_client_sends_every_request_of_a_session_on_one_connection(run_harness, token):
+    _, url = run_harness()
     wait_for_http(f"{url}/healthz")
     connection = http.client.HTTPConnection(*address(url), timeout=10)
     answers, local_ports = [], set()
@@ -54,9 +54,9 @@ def test_http_client_sends_every_request_of_a_session_on_one_connection(run_prod
         answers.append((method, response.status, response.getheader("Connection")))
         return json.loads(raw) if raw else None
 
-    send("GET", "/api/notes/")
-    note = send("POST", "/api/notes/", json.dumps({"title": "kept alive"}))
-    send("DELETE", f"/api/notes/{note['id']}/")  # a 204, which has no body
+    send("GET", "/harness/records/")
+    record = send("POST", "/harness/records/", json.dumps({"kept": "alive"}))
+    send("DELETE", f"/harness/records/{record['id']}/")  # a 204, which has no body
     send("GET", "/healthz")
     connection.close()
 
@@ -64,15 +64,15 @@ def test_http_client_sends_every_request_of_a_session_on_one_connection(run_prod
     assert len(local_ports) == 1, "a new connection was opened"
 
 
-def test_httpx_reuses_its_connection(run_prod, token):
-    _, url = run_prod()
+def test_httpx_reuses_its_connection(run_harness, token):
+    _, url = run_harness()
     wait_for_http(f"{url}/healthz")
 
     statuses, client_ports = [], set()
 
     with httpx.Client(base_url=url, headers=api_headers(token), timeout=10) as client:
-        for method, body in [("GET", None), ("GET", None), ("POST", {"title": "from httpx"}), ("GET", None)]:
-            response = client.request(method, "/api/notes/", json=body)
+        for method, body in [("GET", None), ("GET", None), ("POST", {"from": "httpx"}), ("GET", None)]:
+            response = client.request(method, "/harness/records/", json=body)
             statuses.append(response.status_code)
             client_ports.add(response.extensions["network_stream"].get_extra_info("client_addr")[1])
 
@@ -80,27 +80,27 @@ def test_httpx_reuses_its_connection(run_prod, token):
     assert len(client_ports) == 1, "a new connection was opened"
 
 
-def test_without_the_router_each_answer_says_the_connection_closes(run_prod, token):
-    _, url = run_prod(extra_args=WITHOUT_ROUTER)
+def test_without_the_router_each_answer_says_the_connection_closes(run_harness, token):
+    _, url = run_harness(extra_args=WITHOUT_ROUTER)
     wait_for_http(f"{url}/healthz")
 
     with httpx.Client(base_url=url, headers=api_headers(token), timeout=10) as client:
-        responses = [client.get("/api/notes/") for _ in range(3)]
+        responses = [client.get("/harness/records/") for _ in range(3)]
 
     assert [(r.status_code, r.headers["Connection"]) for r in responses] == [(200, "close")] * 3
 
 
 @pytest.mark.parametrize("router", [True, False], ids=["router", "without router"])
 @pytest.mark.parametrize("size", [100_000, 3_000_000], ids=["100 KB", "3 MB"])
-def test_an_oversized_body_gets_its_413_every_time(run_prod, token, router, size):
+def test_an_oversized_body_gets_its_413_every_time(run_harness, token, router, size):
     # http.client sends the whole body before it reads: the answer must survive that.
-    _, url = run_prod(extra_args=[] if router else WITHOUT_ROUTER)
+    _, url = run_harness(extra_args=[] if router else WITHOUT_ROUTER)
     wait_for_http(f"{url}/healthz")
     answers = []
     for _ in range(10):
         connection = http.client.HTTPConnection(*address(url), timeout=10)
         try:
-            connection.request("POST", "/api/notes/", body=b"x" * size, headers=api_headers(token))
+            connection.request("POST", "/harness/records/", body=b"x" * size, headers=api_headers(token))
             response = connection.getresponse()
             answers.append((response.status, response.getheader("Content-Type"), json.loads(response.read())["status"]))
         except (ConnectionError, http.client.HTTPException) as error:
@@ -121,12 +121,12 @@ def test_the_kernel_allows_the_listen_queue_uwsgi_asks_for(run_prod):
     assert f"listen backlog is limited to {uwsgi_option('listen')} connections" in docker("logs", name).stdout
 
 
-def test_512_connections_at_once_are_all_answered(run_prod, token, wrk_image):
+def test_512_connections_at_once_are_all_answered(run_harness, token, wrk_image):
     # wrk inside the container's network namespace: what is measured is the service, not Docker's proxy.
-    name, url = run_prod()
+    name, url = run_harness()
     wait_for_http(f"{url}/healthz")
     load = ["-H", f"Authorization: Bearer {token}", "-t2", "-c512", "-d10s", "--timeout", "5s"]
-    load.append("http://127.0.0.1:8000/api/notes/")
+    load.append("http://127.0.0.1:8000/harness/records/")
 
     output = docker("run", "--rm", "--network", f"container:{name}", wrk_image, *load).stdout
 
@@ -140,7 +140,7 @@ def occupy_the_worker(url, stop):
     4 s: past the router's connect timeout, and well within harakiri.
     """
     with socket.create_connection(address(url), timeout=30) as sock:
-        head = b"POST /api/notes/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        head = b"POST /harness/records/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         sock.sendall(head + b"Content-Length: 20\r\nConnection: close\r\n\r\n")
         for _ in range(20):
             sock.sendall(b" ")
@@ -148,10 +148,10 @@ def occupy_the_worker(url, stop):
                 break
 
 
-def test_requests_beyond_capacity_are_answered_503_with_retry_after(run_prod):
+def test_requests_beyond_capacity_are_answered_503_with_retry_after(run_harness):
     # One worker, kept busy, and a queue of two: the other requests have nowhere to wait.
     small = ["-e", "UWSGI_PROCESSES=1", "-e", "UWSGI_LISTEN=2"]
-    name, url = run_prod(extra_args=small)
+    name, url = run_harness(extra_args=small)
     wait_for_http(f"{url}/healthz")
     stop = threading.Event()
     busy = threading.Thread(target=occupy_the_worker, args=(url, stop))

@@ -27,7 +27,7 @@ class SlowClients:
     its connection, which the test's timings are worth nothing without.
     """
 
-    HEAD = b"GET /api/notes/ HTTP/1.1\r\nHost: localhost\r\nUser-Agent: " + b"s" * 100
+    HEAD = b"GET /harness/records/ HTTP/1.1\r\nHost: localhost\r\nUser-Agent: " + b"s" * 100
 
     def __init__(self, url):
         host, port = url.removeprefix("http://").split(":")
@@ -67,8 +67,8 @@ class SlowClients:
             connection.close()
 
 
-def test_slow_clients_do_not_delay_an_ordinary_request(run_prod, token):
-    _, url = run_prod()
+def test_slow_clients_do_not_delay_an_ordinary_request(run_harness, token):
+    _, url = run_harness()
     wait_for_http(f"{url}/healthz")
     slow = SlowClients(url)
     trickling = threading.Thread(target=slow.trickle)
@@ -76,7 +76,7 @@ def test_slow_clients_do_not_delay_an_ordinary_request(run_prod, token):
     try:
         assert slow.trickled.wait(TRICKLE_SECONDS), "the slow clients did not trickle"
         timings = []
-        for path in ["/healthz", "/api/notes/", "/readyz", "/api/notes/"]:
+        for path in ["/healthz", "/harness/records/", "/readyz", "/harness/records/"]:
             began = time.monotonic()
             status = http("GET", f"{url}{path}", timeout=TRICKLE_SECONDS, token=token)[0]
             timings.append((path, status, round(time.monotonic() - began, 2)))

@@ -33,16 +33,16 @@ def test_a_request_uwsgi_cannot_read_is_closed_without_a_response(run_prod, requ
     assert raw_request(url, HEALTHZ + b"\r\n").startswith(b"HTTP/1.1 200 OK\r\n")  # and serves on
 
 
-def test_a_request_killed_by_harakiri_is_closed_without_a_response(run_prod, token):
+def test_a_request_killed_by_harakiri_is_closed_without_a_response(run_harness, token):
     # A 1 s harakiri, and a request whose body trickles in for up to 30 s: it outlives harakiri.
     # One worker, with the default threads, while probes keep arriving: in uWSGI 2.0 a request
     # that ends on another thread of the worker would clear the stuck one's harakiri timer.
     worker = ["-e", "UWSGI_PROCESSES=1"]
-    name, url = run_prod("uwsgi", "--ini", "config/uwsgi.ini", "--harakiri", "1", extra_args=worker)
+    name, url = run_harness("uwsgi", "--ini", "config/uwsgi.ini", "--harakiri", "1", extra_args=worker)
     wait_for_http(f"{url}/healthz")
     host, port = url.removeprefix("http://").split(":")
     # With a token: without one, the POST would be refused before its body is read.
-    head = b"POST /api/notes/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+    head = b"POST /harness/records/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
     head += f"Authorization: Bearer {token}\r\n".encode()
 
     answer = None
