@@ -153,3 +153,17 @@ def test_a_renamed_copy_builds_as_its_new_name_and_passes_its_tests(repo_copy):
         assert re.search(r"\d+ passed", tested.stdout)
     finally:
         docker("image", "rm", "inventory:prod", "inventory:dev", check=False)
+
+
+def test_every_test_the_docs_name_exists():
+    # A module (test_x.py) or one of its tests (test_x.py::test_y), in any folder of tests/.
+    texts = [path.read_text() for path in [REPO / "README.md", *REPO.glob("docs/*.md")]]
+    named = {match for text in texts for match in re.findall(r"\b(test_\w+\.py)(?:::(test_\w+))?", text)}
+    modules = {path.name: path.read_text() for path in REPO.glob("tests/**/test_*.py")}
+
+    assert len(named) > 20  # the pattern still finds them
+
+    def exists(module, test):
+        return module in modules and (not test or re.search(rf"^def {test}\(", modules[module], re.MULTILINE))
+
+    assert sorted(f"{module}::{test}".rstrip(":") for module, test in named if not exists(module, test)) == []
