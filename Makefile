@@ -34,12 +34,12 @@ DEVCONTAINER_CLI_DIR := .cache/devcontainer-cli-$(DEVCONTAINER_CLI_VERSION)
 DEVCONTAINER_CLI := $(DEVCONTAINER_CLI_DIR)/node_modules/.bin/devcontainer
 
 .DEFAULT_GOAL := help
-.PHONY: help init up watch down logs shell migrate manage token lock rename remove-example test test-app test-host build-arm64 test-arm64 lint lint-kubernetes lock-tools build sbom audit bench loadtest memory clean
+.PHONY: help init up watch down logs shell migrate manage token lock rename test test-app test-host build-arm64 test-arm64 lint lint-kubernetes lock-tools build sbom audit bench loadtest memory clean
 
 # The targets with a `## ` description, under the `##@` group headings above them.
 help: ## List the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} \
-		/^[a-z0-9-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+		/^[a-z0-9-]+:.*## / {sub(/ +# example$$/, "", $$2); printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Develop
 
@@ -88,9 +88,10 @@ lock: ## Re-lock Pipfile.lock after editing the Pipfile (runs Pipenv in a contai
 rename: ## Give a copy of this template its own name: make rename NAME=inventory
 	python3 scripts/host/rename.py '$(NAME)'
 
-# scripts/host/remove_example.py says what goes: the example's folders, and the lines and passages marked as its.
-remove-example: ## Delete the example app, its tests and every line marked as the example's (README, step 3)
-	python3 scripts/host/remove_example.py
+# scripts/host/remove_example.py says what goes: the example's folders, and the lines and passages marked as its.  # example
+.PHONY: remove-example  # example
+remove-example: ## Delete the example app, its tests and every line marked as the example's (README, step 3)  # example
+	python3 scripts/host/remove_example.py  # example
 
 ##@ Test
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_FOLDERS = ["app/notes", "tests/notes", "tests/host/notes"]
+# This tool and its test go too: with no example left, they have nothing to do.
+OWN_FILES = ["scripts/host/remove_example.py", "tests/host/test_remove_example.py"]
 # A whole line, so that what is left is still valid code.
 MARKED_LINE = re.compile(r"^.*\S\s+# example\n", re.MULTILINE)
 MARKED_PASSAGE = re.compile(r"^<!-- example -->\n.*?^<!-- /example -->\n", re.MULTILINE | re.DOTALL)
@@ -30,10 +32,13 @@ def tracked_files():
 def main():
     if not (REPO / EXAMPLE_FOLDERS[0]).exists():
         sys.exit(f"There is no example to remove: {EXAMPLE_FOLDERS[0]} does not exist.")
+    files = tracked_files()
     for folder in EXAMPLE_FOLDERS:
         shutil.rmtree(REPO / folder, ignore_errors=True)
-    for path in tracked_files():
-        if path.suffix in {".png", ".ico"} or not path.is_file() or path == Path(__file__).resolve():
+    for name in OWN_FILES:
+        (REPO / name).unlink()
+    for path in files:
+        if path.suffix in {".png", ".ico"} or not path.is_file():
             continue
         text = path.read_text()
         kept = MARKED_PASSAGE.sub("", MARKED_LINE.sub("", text))

@@ -3,9 +3,9 @@
 The name is the project's identity: the image name (IMAGE in the Makefile, the
 tags in the workflow and the docs), the compose database's name and user, the
 README's title, and every object, label and image in deploy/kubernetes (there
-with hyphens for underscores, which Kubernetes names refuse). The example app
-(app/notes, the /api/notes/ routes) is not renamed: it is code you replace,
-not a name. Run it again to rename again.
+with hyphens for underscores, which Kubernetes names refuse). An app's folder
+and routes are not renamed, the example's included: they are code, not the
+project's name. Run it again to rename again.
 """
 
 import re
@@ -56,7 +56,7 @@ def rules(old, new):
 
 
 # In the docs' commands and code, every whole word of the name is the name (kubectl's objects, a
-# registry path), but for the example's own paths: app/notes, /api/notes/, tests/host/notes/...
+# registry path), but for the paths of an app that shares it (its folder, its routes, its tests).
 def markdown_code_rule(old, new):
     example_path = r"(?<!app/)(?<!api/)(?<!tests/)(?<!host/)(?<!app\.)"
     word = re.compile(rf"{example_path}\b{re.escape(kubernetes_name(old))}\b(?!/)")

@@ -3,8 +3,8 @@
 On the harness's GET /harness/records/, whose view sends one COUNT: whatever
 else arrives is the machinery's (the connection's health check, the token's
 lookup). Each test checks the answer too: a request refused after the same
-statements would cost as much and prove nothing. The example's page of notes
-is counted in tests/host/notes/test_notes_statements_logged.py.
+statements would cost as much and prove nothing. The example's own page is
+counted with the example's tests.
 In a module of its own: it turns on statement logging for the database's user.
 """
 

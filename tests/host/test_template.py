@@ -94,7 +94,7 @@ OLD_NAME = re.compile(
 )
 
 
-# The example's own paths, which keep its name (app/notes, /api/notes/, tests/host/notes/...).
+# The example's own paths, which keep its name: its folder, its routes, its tests' folders.
 EXAMPLE_PATH = re.compile(rf"(app|api|tests|host)/{NAME}\b|app\.{NAME}\b|\b{NAME}/")
 DOCS_CODE = re.compile(r"^```.*?^```$|`[^`\n]+`", re.MULTILINE | re.DOTALL)
 
