@@ -1,10 +1,13 @@
+from pathlib import Path
+
 from django.urls import path
 
 from app.api.openapi import OpenApiDocument, openapi_document
 from app.notes import views as notes  # example
 
 OPENAPI_PARTS = [
-    # Each app's part of the OpenAPI document, a JSON file beside its views.
+    # The service's title and version, then each app's part: a JSON file beside its views.
+    Path(__file__).with_name("openapi.json"),
     notes.OPENAPI_PART,  # example
 ]
 OPENAPI_DOCUMENT = openapi_document(*OPENAPI_PARTS)

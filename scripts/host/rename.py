@@ -2,8 +2,9 @@
 
 The name is the project's identity: the image name (IMAGE in the Makefile, the
 tags in the workflow and the docs), the compose database's name and user, the
-README's title, and every object, label and image in deploy/kubernetes (there
-with hyphens for underscores, which Kubernetes names refuse). An app's folder
+README's and the OpenAPI document's titles, and every object, label and image
+in deploy/kubernetes (there with hyphens for underscores, which Kubernetes
+names refuse). An app's folder
 and routes are not renamed, the example's included: they are code, not the
 project's name. Run it again to rename again.
 """
@@ -17,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 FILES = [
     "Makefile",
     "Dockerfile",
+    "config/openapi.json",
     "docker-compose.yml",
     ".env.example",
     ".github/workflows/ci.yml",
@@ -45,7 +47,8 @@ def rules(old, new):
         # Image tags and container names.
         (rf"\b{old}:(prod|dev|export)\b", rf"{new}:\1"),
         (rf"(--name |docker logs |docker exec ){old}\b", rf"\g<1>{new}"),
-        # The image's OCI title and description labels.
+        # The OpenAPI document's title, and the image's OCI title and description labels.
+        (rf'^(\s+"title": "){old}"', rf'\g<1>{new}"'),
         (rf"^(LABEL org\.opencontainers\.image\.title=){old}\b", rf"\g<1>{new}"),
         (rf'^(\s+org\.opencontainers\.image\.description="){old}:', rf"\g<1>{new}:"),
         # The database's user, password and name, in docker-compose.yml and the workflow.

@@ -1,5 +1,6 @@
 """What a team gets when it copies the template: `make rename`, `make init`, .env and its documentation."""
 
+import json
 import re
 import stat
 
@@ -69,10 +70,12 @@ def test_make_init_leaves_an_existing_env_alone(repo_copy):
 def test_compose_gives_the_app_the_env_file_but_keeps_its_own_database(repo_copy):
     (repo_copy / ".env").write_text("DJANGO_LOG_LEVEL=DEBUG\nDATABASE_URL=postgres://elsewhere/db\n")
 
-    environment = compose_config(repo_copy)["services"]["app"]["environment"]
+    services = compose_config(repo_copy)["services"]
+    environment, db = services["app"]["environment"], services["db"]["environment"]
 
     assert environment["DJANGO_LOG_LEVEL"] == "DEBUG"
-    assert environment["DATABASE_URL"] == "postgres://notes:notes@db:5432/notes"
+    user, password, name = db["POSTGRES_USER"], db["POSTGRES_PASSWORD"], db["POSTGRES_DB"]
+    assert environment["DATABASE_URL"] == f"postgres://{user}:{password}@db:5432/{name}"
 
 
 def secret_key(env):
@@ -138,6 +141,7 @@ def test_a_renamed_copy_builds_as_its_new_name_and_passes_its_tests(repo_copy):
     assert [str(path) for path in files if OLD_NAME.search((repo_copy / path).read_text(errors="replace"))] == []
     assert leftover_name(repo_copy) == []
     assert (repo_copy / "README.md").read_text().startswith("# inventory\n")
+    assert json.loads((repo_copy / "config" / "openapi.json").read_text())["info"]["title"] == "inventory"
     database = compose_config(repo_copy)["services"]["db"]["environment"]
     assert (database["POSTGRES_USER"], database["POSTGRES_DB"]) == ("inventory", "inventory")
     # Still lint-clean: a longer name must not push a line over the limit, say.

@@ -116,7 +116,7 @@ def test_no_token_is_in_the_logs_or_in_a_dump_of_the_database(run_harness, one_o
 
     logs = docker("logs", name)
     log = logs.stdout + logs.stderr
-    dump = database.pg("pg_dump", "--username=notes", "--dbname=notes").stdout
+    dump = database.pg("pg_dump", f"--username={database.user}", f"--dbname={database.dbname}").stdout
     assert log.count("/harness/records/") >= 5, "the requests were not logged"
     for token in [write, read, revoked]:
         assert token not in log
