@@ -97,6 +97,21 @@ def wait_for_http(url, timeout=30, interval=0.05, token=None):
             time.sleep(interval)
 
 
+def tcp_sockets(container):
+    """A container's IPv4 TCP sockets as (local port, state, rx_queue), from /proc/net/tcp in its network namespace.
+
+    Read by a second container of the same image in that namespace, so it
+    works while the container is paused. States are the kernel's: "01"
+    established, "0A" listening. A listening socket's rx_queue is the number of
+    connections waiting for accept(); an established one's, the bytes its
+    process has not read yet.
+    """
+    image = docker("inspect", "--format", "{{.Config.Image}}", container).stdout.strip()
+    table = docker("run", "--rm", "--network", f"container:{container}", image, "cat", "/proc/net/tcp").stdout
+    sockets = [line.split() for line in table.splitlines()[1:]]
+    return [(int(local[-4:], 16), state, int(queues.split(":")[1], 16)) for _, local, _, state, queues, *_ in sockets]
+
+
 def root_mount_options(run):
     """The options of the mount at / (ro or rw among them) in a container, from its /proc/self/mountinfo.
 

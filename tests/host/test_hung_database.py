@@ -9,7 +9,7 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from docker_helpers import docker, harness_records, http, wait_for_http, wait_until_ready
+from docker_helpers import docker, harness_records, http, tcp_sockets, wait_for_http, wait_until_ready
 
 # The promises, in seconds: what a client gets from each while the database hangs.
 API_WITHIN = 5
@@ -21,6 +21,14 @@ def timed(method, url, token, body=None):
     began = time.monotonic()
     status, headers, body = http(method, url, body, timeout=30, token=token)
     return status, headers, body, time.monotonic() - began
+
+
+def wait_until_stuck(database, queries):
+    """Until `queries` connections hold bytes the paused PostgreSQL has not read: that many workers wait on it."""
+    deadline = time.monotonic() + API_WITHIN
+    while len([port for port, state, unread in tcp_sockets(database.name) if port == 5432 and unread]) < queries:
+        assert time.monotonic() < deadline, f"fewer than {queries} workers reached the database"
+        time.sleep(0.1)
 
 
 def test_a_hung_database_is_503_in_seconds_while_liveness_answers_at_once(run_harness, token, database):
@@ -46,7 +54,7 @@ def test_a_hung_database_is_503_in_seconds_while_liveness_answers_at_once(run_ha
                 pool.submit(timed, "GET", records, unseen),
             ]
             readiness = pool.submit(timed, "GET", f"{url}/readyz", None)
-            time.sleep(0.5)
+            wait_until_stuck(database, len(stuck) + 1)
             liveness = [timed("GET", f"{url}/healthz", None) for _ in range(3)]
             answers = [future.result() for future in stuck]
             ready = readiness.result()

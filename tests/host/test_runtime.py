@@ -17,6 +17,7 @@ from docker_helpers import (
     env_args,
     http,
     root_mount_options,
+    tcp_sockets,
     wait_for_http,
     wait_until_ready,
     wait_until_started,
@@ -177,15 +178,10 @@ def trickled_post(url, token, record):
 
 
 def a_worker_has_a_request(name):
-    """Whether a worker has accepted a connection from the router: one is established on WORKER_PORT, none queued.
-
-    From the container's /proc/net/tcp, where a listening socket's rx_queue is
-    the number of connections waiting for accept().
-    """
-    sockets = [line.split() for line in docker("exec", name, "cat", "/proc/net/tcp").stdout.splitlines()[1:]]
-    on_port = [(state, queues) for _, local, _, state, queues, *_ in sockets if int(local[-4:], 16) == WORKER_PORT]
-    queued = [int(queues.split(":")[1], 16) for state, queues in on_port if state == "0A"]
-    return "01" in {state for state, _ in on_port} and queued == [0]
+    """Whether a worker has accepted a connection from the router: one is established on WORKER_PORT, none queued."""
+    on_port = [(state, queued) for port, state, queued in tcp_sockets(name) if port == WORKER_PORT]
+    established = any(state == "01" for state, _ in on_port)
+    return established and [queued for state, queued in on_port if state == "0A"] == [0]
 
 
 def test_stop_lets_a_request_whose_body_is_still_arriving_finish(run_harness, token):
