@@ -168,6 +168,25 @@ def normalized_name(name):
 UWSGI_STARTED = ["spawned uWSGI http 1", "(master-start)"]
 
 
+# From a request's answer to its log line: the worker writes it, the master passes it on.
+LOG_WRITTEN_WITHIN = 5
+
+
+def logs_since(name, since=0):
+    """The container's log lines (stdout and stderr) written after the time `since` (time.time())."""
+    result = docker("logs", "--since", f"{since:.3f}", name)
+    return (result.stdout + result.stderr).splitlines()
+
+
+def logs_once(name, written, since=0):
+    """The container's log lines since `since`, as soon as `written(lines)` holds of them."""
+    deadline = time.monotonic() + LOG_WRITTEN_WITHIN
+    while not written(lines := logs_since(name, since)):
+        assert time.monotonic() < deadline, f"not logged within {LOG_WRITTEN_WITHIN} s: {lines}"
+        time.sleep(0.1)
+    return lines
+
+
 def wait_until_started(name, url, timeout=30):
     """Waits until the container answers and uWSGI has written the last of its start-up lines."""
     wait_for_http(f"{url}/healthz")

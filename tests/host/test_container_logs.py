@@ -6,7 +6,7 @@ import secrets
 import time
 
 import pytest
-from docker_helpers import docker, env_args, http, raw_request, wait_until_started
+from docker_helpers import env_args, http, logs_once, logs_since, raw_request, wait_until_started
 
 IDLE_SECONDS = 20
 # config/uwsgi.ini's log-format: client "METHOD path protocol" status bytes duration.
@@ -15,12 +15,6 @@ REQUEST_LINE = re.compile(r'^\S+ "(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.[01]"
 UWSGI_MESSAGE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} - ")
 # Well-formed, so that the token middleware looks it up, in a table that does not exist yet.
 UNMIGRATED_TOKEN = secrets.token_urlsafe(32)
-
-
-def logs_since(name, since):
-    """The container's log lines (stdout and stderr) written after the time `since` (time.time())."""
-    result = docker("logs", "--since", f"{since:.3f}", name)
-    return (result.stdout + result.stderr).splitlines()
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +29,18 @@ def run_unmigrated(run_harness, unmigrated_env, *extra_args):
     name, url = run_harness(extra_args=[*env_args(unmigrated_env), *extra_args])
     wait_until_started(name, url)
     return name, url
+
+
+def api_requests(lines):
+    """The request lines among `lines`, but the health checks', as dicts of method, path and status."""
+    requests = [match.groupdict() for match in map(REQUEST_LINE.match, lines) if match]
+    return [request for request in requests if request["path"] != "/healthz"]
+
+
+def json_api_requests(lines):
+    """The same with LOG_FORMAT=json, as the JSON records."""
+    records = [json.loads(line) for line in lines if not UWSGI_MESSAGE.match(line)]
+    return [record for record in records if record["logger"] == "uwsgi.request" and record["path"] != "/healthz"]
 
 
 def test_an_idle_container_logs_nothing_but_request_lines(run_prod, migrated):
@@ -58,10 +64,9 @@ def test_each_request_is_one_line_and_a_server_error_keeps_its_traceback(run_har
     # The token's lookup meets the missing table; the query string is logged with the path.
     assert http("GET", f"{url}/harness/records/?page=2", token=UNMIGRATED_TOKEN)[0] == 500
 
-    time.sleep(1)  # the master writes the lines
-    lines = logs_since(name, since)
-    requests = [match.groupdict() for match in map(REQUEST_LINE.match, lines) if match]
-    assert [request for request in requests if request["path"] != "/healthz"] == [
+    lines = logs_once(name, lambda lines: len(api_requests(lines)) == 2, since)
+    requests = api_requests(lines)
+    assert requests == [
         {"method": "GET", "path": "/no/such/page", "status": "404"},
         {"method": "GET", "path": "/harness/records/?page=2", "status": "500"},
     ]
@@ -81,11 +86,10 @@ def test_log_format_json_makes_every_line_a_json_object(run_harness, unmigrated_
         url, b"GET " + awkward_path.encode("latin-1") + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
     )
 
-    time.sleep(1)
-    lines = logs_since(name, since)
+    lines = logs_once(name, lambda lines: len(json_api_requests(lines)) == 3, since)
     # uWSGI's own messages (the last of its start-up among them) stay text, dated; every other line is JSON.
     records = [json.loads(line) for line in lines if not UWSGI_MESSAGE.match(line)]
-    requests = [record for record in records if record["logger"] == "uwsgi.request" and record["path"] != "/healthz"]
+    requests = json_api_requests(lines)
     assert [(r["method"], r["path"][:20], r["status"]) for r in requests] == [
         ("GET", "/readyz", 200),
         ("GET", "/harness/records/", 500),
