@@ -39,6 +39,13 @@ def unique_name(kind):
     return f"{IMAGE}-test-{kind}-{secrets.token_hex(4)}"
 
 
+# What docs/api.md promises a client while the database is unreachable or hangs: a 503 within
+# so many seconds, /readyz within fewer. Read from its error table, so that the tests hold the
+# service to the promise as written.
+PROMISE = re.search(r"\| 503 within (\d+) s \(`/readyz` within (\d+) s\)", (REPO / "docs" / "api.md").read_text())
+DATABASE_UNAVAILABLE_WITHIN = int(PROMISE[1]), int(PROMISE[2])
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -3,11 +3,10 @@
 In a module of its own: its database is stopped, so no other test may share it.
 """
 
-import re
 import secrets
 import time
 
-from docker_helpers import REPO, docker, harness_records, http, wait_for_http, wait_until_ready
+from docker_helpers import DATABASE_UNAVAILABLE_WITHIN, docker, harness_records, http, wait_for_http, wait_until_ready
 
 # Every kind of request that needs the database, each sent a few times so that
 # more than one of uWSGI's workers (each with its own connection) answers.
@@ -18,14 +17,10 @@ REQUESTS = [
     ("GET", "/harness/records/{id}/", None),
     ("DELETE", "/harness/records/{id}/", None),
 ] * 3
-# What docs/api.md promises a client while the database is unreachable: a 503
-# within so many seconds, /readyz within fewer. Read from its error table, so
-# that the test holds the service to the promise as written. A refused
-# connection fails at once, and any wait for the database ends at the request's
-# deadline (settings.py), below the promise; a hang would end only when uWSGI's
-# harakiri kills the worker at 8 s.
-PROMISE = re.search(r"\| 503 within (\d+) s \(`/readyz` within (\d+) s\)", (REPO / "docs" / "api.md").read_text())
-PROMPT_SECONDS, READYZ_PROMPT_SECONDS = int(PROMISE[1]), int(PROMISE[2])
+# A refused connection fails at once, and any wait for the database ends at
+# the request's deadline (settings.py), below the promise; a hang would end
+# only when uWSGI's harakiri kills the worker at 8 s.
+PROMPT_SECONDS, READYZ_PROMPT_SECONDS = DATABASE_UNAVAILABLE_WITHIN
 
 
 def test_database_outage_is_503_and_the_service_recovers_by_itself(run_harness, token, database):
