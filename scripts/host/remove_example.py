@@ -1,8 +1,9 @@
 """`make remove-example`: deletes the example app and every line that refers to it, in one step.
 
 What goes: the example's folders (EXAMPLE_FOLDERS), each line of code or
-configuration that ends in the comment `# example`, and each passage of the
-docs between `<!-- example -->` and `<!-- /example -->`. What stays is the
+configuration that ends in the comment `# example` (a table row of the docs:
+`<!-- example -->`), and each passage of the docs between `<!-- example -->`
+and `<!-- /example -->`. What stays is the
 machinery, the probes and the harness its tests use: a service with no routes
 of its own, which builds, migrates, serves its probes and passes `make test`.
 bench/ stays too: it measures the example's routes, so point it at yours.
@@ -19,7 +20,7 @@ EXAMPLE_FOLDERS = ["app/notes", "tests/notes", "tests/host/notes"]
 # This tool and its test go too: with no example left, they have nothing to do.
 OWN_FILES = ["scripts/host/remove_example.py", "tests/host/test_remove_example.py"]
 # A whole line, so that what is left is still valid code.
-MARKED_LINE = re.compile(r"^.*\S\s+# example\n", re.MULTILINE)
+MARKED_LINE = re.compile(r"^.*\S[ \t]+(?:# example|<!-- example -->)\n", re.MULTILINE)
 MARKED_PASSAGE = re.compile(r"^<!-- example -->\n.*?^<!-- /example -->\n", re.MULTILINE | re.DOTALL)
 MARKER = re.compile(r"^<!-- /?example -->$", re.MULTILINE)
 

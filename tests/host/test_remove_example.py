@@ -11,7 +11,14 @@ from docker_helpers import REPO, docker, make, unique_name
 # What names the example in code and configuration, once it is gone.
 EXAMPLE_REFERENCE = re.compile(r"app[./]notes|api/notes|tests/(host/)?notes|\bNotes?\b|make_note")
 # The host-side tests to run in the copy: some that need routes (the harness's), some that need none.
-MACHINERY_HOST_TESTS = ["tests/host/test_outage.py", "tests/host/test_container_logs.py"]
+MACHINERY_HOST_TESTS = [
+    "tests/host/test_outage.py",
+    "tests/host/test_container_logs.py",
+    # The docs, which lose the example's passages, against the copy's tests, targets and configuration.
+    "tests/host/test_docs.py",
+    "tests/host/test_template.py::test_every_test_the_docs_name_exists",
+    "tests/host/test_template.py::test_make_help_lists_every_target_and_the_docs_name_only_targets_that_exist",
+]
 
 
 def test_a_copy_without_the_example_builds_migrates_and_passes_its_tests(repo_copy):
