@@ -68,7 +68,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=config.settings
 WORKDIR /app
-EXPOSE 8000
+# The API, and its Prometheus metrics (config/uwsgi.ini).
+EXPOSE 8000 9100
 # Slim images have no curl; the standard library can make the request.
 # dev inherits this too, so the compose dev server reports its health.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --start-interval=1s \

@@ -118,7 +118,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that its deadline covers every database access of a request.
+    # First, so that a request's time is all of Django's.
+    "app.api.middleware.RequestMetricsMiddleware",
+    # Then the deadline, so that it covers every database access of a request.
     "app.database.deadline.DatabaseDeadlineMiddleware",
     # Then the probes, answered before host validation and HTTPS redirects.
     "app.api.middleware.HealthProbeMiddleware",
@@ -144,6 +146,12 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+
+# Prometheus metrics (docs/production.md, Metrics): "off" records and serves none. config/uwsgi.ini
+# reads the variable as it is written, to start the exporter on port 9100 or not: hence exactly on or off.
+METRICS = os.environ.get("METRICS", "on")
+if METRICS not in {"on", "off"}:
+    raise ImproperlyConfigured(f"METRICS must be on or off, not {METRICS!r}.")
 
 # Logs go to stdout, with uWSGI's, where `docker logs` and any container
 # platform collect them. LOG_FORMAT=json makes both one JSON object per line

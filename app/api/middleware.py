@@ -1,13 +1,38 @@
 import logging
+import time
 
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 
+from app.api.metrics import UNMATCHED, record_database_unavailable, record_request
 from app.api.problems import method_not_allowed, problem
 from app.database.deadline import database_deadline
 
 logger = logging.getLogger(__name__)
+PROBES = {"/healthz", "/readyz"}
+
+
+class RequestMetricsMiddleware:
+    """Counts and times every request Django answers, for Prometheus (app/api/metrics.py).
+
+    First in MIDDLEWARE, so that the time is the whole of Django's, every other
+    middleware's included. METRICS=off leaves it out.
+    """
+
+    def __init__(self, get_response):
+        if settings.METRICS == "off":
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        # The probes answer before any URL pattern is matched: each path is a route of its own.
+        unrouted = request.path if request.path in PROBES else UNMATCHED
+        record_request(request, response.status_code, time.perf_counter() - started, unrouted)
+        return response
 
 
 class HealthProbeMiddleware:
@@ -24,7 +49,7 @@ class HealthProbeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path not in {"/healthz", "/readyz"}:
+        if request.path not in PROBES:
             return self.get_response(request)
         if request.method not in {"GET", "HEAD"}:
             return method_not_allowed(request.method, ["GET", "HEAD"])
@@ -34,6 +59,7 @@ class HealthProbeMiddleware:
                     cursor.execute("SELECT 1")
             except DatabaseError as error:
                 logger.warning("readiness check failed: %s", error)
+                record_database_unavailable(error)
                 return problem(503, "The database is unreachable or not answering.")
         return JsonResponse({"status": "ok"})
 
@@ -45,6 +71,7 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 def database_unavailable(error):
     """The 503 a client may retry, for one of the DATABASE_UNAVAILABLE errors."""
     logger.warning("database unavailable: %s", error)
+    record_database_unavailable(error)
     return problem(503, "The database is unreachable or not answering; try again shortly.")
 
 

@@ -60,9 +60,9 @@ def wait_with_deadline(connection):
 class DatabaseDeadlineMiddleware:
     """Gives each request DATABASE_DEADLINE seconds, in total, of waiting for the database.
 
-    First in MIDDLEWARE, so the deadline covers everything after it. It installs
-    the wait callback for the whole process when Django loads it, before any
-    connection is opened.
+    Before every middleware that uses the database, so the deadline covers
+    them all. It installs the wait callback for the whole process when Django
+    loads it, before any connection is opened.
     """
 
     def __init__(self, get_response):
