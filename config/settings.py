@@ -148,8 +148,9 @@ USE_I18N = False
 USE_TZ = True
 
 # Prometheus metrics (docs/production.md, Metrics): "off" records and serves none. config/uwsgi.ini
-# reads the variable as it is written, to start the exporter on port 9100 or not: hence exactly on or off.
-METRICS = os.environ.get("METRICS", "on")
+# reads the variable as it is written, to start the exporter on port 9100 unless it is "off": hence
+# exactly on or off (or unset, or empty: on).
+METRICS = os.environ.get("METRICS") or "on"
 if METRICS not in {"on", "off"}:
     raise ImproperlyConfigured(f"METRICS must be on or off, not {METRICS!r}.")
 

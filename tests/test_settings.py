@@ -91,3 +91,19 @@ def test_an_unknown_log_format_is_an_error_naming_the_variable():
 
     assert result.returncode != 0
     assert "LOG_FORMAT must be text or json, not 'xml'" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["", "on", "off"])
+def test_metrics_are_on_or_off(value):
+    result = load_settings({**PRODUCTION, "METRICS": value}, "settings.METRICS")
+
+    assert result.stdout.strip() == repr(value or "on")
+
+
+# Exactly as written: config/uwsgi.ini starts the exporter unless METRICS is the very string "off".
+@pytest.mark.parametrize("value", ["OFF", "false"])
+def test_any_other_metrics_value_is_an_error_naming_the_variable(value):
+    result = load_settings({**PRODUCTION, "METRICS": value})
+
+    assert result.returncode != 0
+    assert f"METRICS must be on or off, not {value!r}" in result.stderr
