@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import time
+import urllib.request
 
 import pytest
 import yaml
@@ -128,8 +129,24 @@ def test_probes_ask_the_port_uwsgi_serves(manifests):
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         named = app[probe]["httpGet"]["port"]
         assert ports.get(named, named) == port, f"{probe} asks port {named}; uWSGI serves {port}"
-    policy_ports = [p["port"] for rule in manifests["NetworkPolicy"]["spec"]["ingress"] for p in rule["ports"]]
-    assert policy_ports == [port]
+    open_to_all = [p["port"] for rule in ingress(manifests) if "from" not in rule for p in rule["ports"]]
+    assert open_to_all == [port]
+
+
+def ingress(manifests):
+    return manifests["NetworkPolicy"]["spec"]["ingress"]
+
+
+def test_the_metrics_port_is_the_exporters_and_only_the_monitoring_namespace_reaches_it(manifests):
+    port = int(re.search(r"^attach-daemon = python -m app\.server\.exporter (\d+) ", UWSGI_INI, re.MULTILINE)[1])
+    ports = {entry["name"]: entry["containerPort"] for entry in container(manifests, "Deployment")["ports"]}
+    annotations = manifests["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert ports["metrics"] == port
+    assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"]) == ("true", str(port))
+    rules = [rule for rule in ingress(manifests) if port in {p["port"] for p in rule["ports"]}]
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    assert [rule.get("from") for rule in rules] == [[monitoring]]
+    assert [entry["targetPort"] for entry in manifests["Service"]["spec"]["ports"]] == ["http"]
 
 
 def test_pods_run_as_the_images_user(manifests, prod_image):
@@ -321,12 +338,13 @@ def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, harness_
     assert podman("wait", job).stdout.strip() == "0", podman("logs", job).stderr
     assert re.search(r"Applying \w+\.0001_initial\.\.\. OK", podman("logs", job).stdout)
 
-    # One pod: podman would give each replica its own pod, all asking for the same host port.
-    port, web, spec = free_port(), unique_name("web"), container(manifests, "Deployment")
+    # One pod: podman would give each replica its own pod, all asking for the same host ports.
+    web, spec = unique_name("web"), container(manifests, "Deployment")
     created.append(("pod", web))
-    published = [entry | {"hostIP": "127.0.0.1", "hostPort": port} for entry in spec["ports"]]
+    published = [entry | {"hostIP": "127.0.0.1", "hostPort": free_port()} for entry in spec["ports"]]
     podman.play(network, manifests["ConfigMap"], as_pod(manifests, "Deployment", web, image, ports=published))
-    url, app = f"http://127.0.0.1:{port}", f"{web}-{spec['name']}"
+    host_ports = {entry["name"]: entry["hostPort"] for entry in published}
+    url, app = f"http://127.0.0.1:{host_ports['http']}", f"{web}-{spec['name']}"
 
     wait_for_http(f"{url}/healthz", timeout=60)
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
@@ -351,6 +369,9 @@ def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, harness_
     # only that the app user may not write there, which is so on a writable root too.
     assert "ro" in root_mount_options(lambda *command: podman("exec", app, *command)), "the root is mounted writable"
     podman("exec", app, "touch", "/tmp/written")
+    # The exporter writes nothing, the workers' files are in the emptyDir at /tmp: the POST above is counted.
+    with urllib.request.urlopen(f"http://127.0.0.1:{host_ports['metrics']}/metrics", timeout=10) as response:
+        assert 'route="/harness/records/",status="201"} 1.0' in response.read().decode()
     limit = spec["resources"]["limits"]["memory"]
     assert limit.endswith("Mi"), limit
     assert podman("inspect", "--format", "{{.HostConfig.Memory}}", app).stdout.strip() == str(int(limit[:-2]) * 2**20)
