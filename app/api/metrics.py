@@ -34,7 +34,7 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # The label of a request no URL pattern matched (a 404 of Django's, a refused host).
 UNMATCHED = "unmatched"
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-# A path converter in a route: <int:note_id> or <note_id>.
+# A path converter in a route: <int:order_id> or <order_id>.
 CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 LABELS = ["method", "route", "status"]
@@ -49,7 +49,7 @@ DATABASE_UNAVAILABLE = Counter(
 
 
 def route_label(request, unrouted):
-    """The URL pattern that answered the request, as OpenAPI writes paths (/api/notes/{note_id}/); else `unrouted`."""
+    """The URL pattern that answered the request, as OpenAPI writes paths (/api/orders/{order_id}/); else `unrouted`."""
     if request.resolver_match is None:
         return unrouted
     return "/" + CONVERTER.sub(r"{\1}", request.resolver_match.route)
