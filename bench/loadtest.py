@@ -5,7 +5,8 @@ For each server and configuration: the prod image's app serving
 with the same settings serving bench/hello.py, a bare WSGI app; in rounds, with
 the servers' order rotating from round to round, and the medians reported. The
 servers: uWSGI with config/uwsgi.ini as in production, at several processes x
-threads; gunicorn (a benchmark-only install, bench/gunicorn.Dockerfile) as the
+threads, and at its defaults without keep-alive, without its router and with
+METRICS=off (what the metrics cost); gunicorn (a benchmark-only install, bench/gunicorn.Dockerfile) as the
 templates that choose it configure it: 2 workers per core, sync workers, and
 gthread workers with 4 threads each. wrk (from Debian's packages, in a
 container) drives each for the same time with the same connections.
@@ -64,19 +65,23 @@ HELLO_MOUNT = ["-v", f"{BENCH / 'hello.py'}:/app/hello.py:ro"]
 PROFILE_MOUNT = ["-v", f"{BENCH / 'request_profile.py'}:/app/request_profile.py:ro"]
 
 
-def uwsgi(processes, threads, router=True, keepalive=True):
+def uwsgi(processes, threads, router=True, keepalive=True, metrics=True):
     """uWSGI as the prod image runs it, at processes x threads.
 
     Without its HTTP router, the workers speak HTTP; without keep-alive, the
-    router closes each connection after its response and says so.
+    router closes each connection after its response and says so; without
+    metrics (METRICS=off), nothing is counted and no exporter runs.
     """
     env = {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads}
     if not router:
         env["UWSGI_HTTP_SOCKET"] = ":8000"
+    if not metrics:
+        env["METRICS"] = "off"
     options = [] if keepalive else ["--http-keepalive=0", "--add-header", "Connection: close"]
     label = "uWSGI" if router else "uWSGI without router"
+    label += "" if keepalive else ", Connection: close"
     return {
-        "server": label if keepalive else f"{label}, Connection: close",
+        "server": label if metrics else f"{label}, metrics off",
         "processes": processes,
         "threads": threads,
         "image": PROD_IMAGE,
@@ -288,6 +293,8 @@ def run(args):
         # What keep-alive and the router are worth, at the defaults.
         at_defaults = [uwsgi(*defaults, keepalive=False), uwsgi(*defaults, router=False)]
         servers += at_defaults
+        # What the metrics cost (app/api/metrics.py): every other uWSGI row counts and times each request.
+        servers.append(uwsgi(*defaults, metrics=False))
         servers += [gunicorn(2 * cores, 1), gunicorn(2 * cores, args.gunicorn_threads)]
         return {
             "throughput": throughput(database, port, servers, args.seconds, args.connections, args.rounds, token),

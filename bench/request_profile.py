@@ -10,6 +10,8 @@ request as it runs, by wrapping them:
 - view: the rest of the view: the query string, the ORM, building notes;
 - authentication: the token check (app/api/auth.py), its lookup, when the
   worker does not remember the token, counted with the database's;
+- metrics: counting and timing the request (app/api/metrics.py), in files as
+  in a uWSGI worker (prometheus-client's multiprocess mode);
 - Django: the rest of the request: handler, routing, middlewares, signals.
 
 Each layer's own time excludes the layers timed inside it.
@@ -22,16 +24,22 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
+import types
 from collections import Counter
 
 import django
 
+# The metrics as a uWSGI worker keeps them (config/uwsgi.ini sets the folder). uWSGI's own
+# module exists only in its processes; a worker id is all app/api/metrics.py asks of it.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp()
+sys.modules["uwsgi"] = types.SimpleNamespace(worker_id=lambda: 1)
 django.setup()
 
 from django.db import connection  # noqa: E402
 
-from app.api import auth  # noqa: E402
+from app.api import auth, middleware  # noqa: E402
 from app.notes import views  # noqa: E402
 from config.wsgi import application  # noqa: E402
 
@@ -94,6 +102,7 @@ def main():
     views.JsonResponse = timed("json", views.JsonResponse)
     connection.is_usable = timed("check", connection.is_usable)
     auth.check_token = timed("auth", auth.check_token)
+    middleware.record_request = timed("metrics", middleware.record_request)
     request_timed = timed("request", request)
     with connection.execute_wrapper(timed_query):
         for _ in range(REQUESTS):
@@ -106,6 +115,7 @@ def main():
         "JSON encoding": ms["json"],
         "view (ORM, notes)": own["view"],
         "authentication (token)": own["auth"],
+        "metrics (count and latency)": own["metrics"],
         "Django (handler, middlewares, routing)": own["request"],
     }
     result = {
