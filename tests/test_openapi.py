@@ -119,8 +119,21 @@ def test_the_api_keeps_to_its_openapi_document(case):
     case.call_and_validate(headers=credentials(case))
 
 
+# The links of every response: each app's part of the document defines its own.
+LINKS = [
+    link
+    for operations in DOCUMENT["paths"].values()
+    for operation in operations.values()
+    if isinstance(operation, dict)
+    for response in operation.get("responses", {}).values()
+    for link in response.get("links", {})
+]
+
+
 # Sequences of calls that follow the document's links: create a note, then read,
 # change and delete it, so the operations on one note also meet notes that exist.
+# Without an app that defines links (after make remove-example) there is no sequence to follow.
+@pytest.mark.skipif(not LINKS, reason="the OpenAPI document defines no links")
 @pytest.mark.django_db(transaction=True)
 def test_sequences_of_calls_keep_to_the_openapi_document():
     class Workflow(schema.as_state_machine()):
