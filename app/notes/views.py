@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Func, Subquery
 from django.http import HttpResponse, JsonResponse
 
+from app.api.openapi import schema_pattern
 from app.api.views import MAX_BIGINT, ApiError, JsonView, query_int, read_json_object, string_problem
 from app.notes.models import Note
 
@@ -17,6 +18,9 @@ TITLE_MAX_LENGTH = Note._meta.get_field("title").max_length
 TOTAL = Note.objects.order_by().annotate(total=Func("id", function="COUNT")).values("total")
 # The example's part of the API's contract (config/urls.py joins it to app.api's), kept beside the code it describes.
 OPENAPI_PART = Path(__file__).with_name("openapi.json")
+# A title that is not blank, as the document says it: one character at least outside the spaces its pattern
+# lists, ECMA-262's \s, the set the document has always meant, so that clients generated from it agree.
+TITLE_PATTERN = schema_pattern(OPENAPI_PART, "Title")
 
 
 class NoteCollection(JsonView):
@@ -73,7 +77,8 @@ def note_fields(request, partial):
     for name in {"title", "body"} & data.keys():
         problem_with_value = string_problem(data[name])
         if problem_with_value is None and name == "title":
-            if not data[name].strip():
+            # The pattern refuses NUL characters too, which string_problem has already.
+            if not TITLE_PATTERN.search(data[name]):
                 problem_with_value = "Must not be blank."
             elif len(data[name]) > TITLE_MAX_LENGTH:
                 problem_with_value = f"Must be at most {TITLE_MAX_LENGTH} characters."
