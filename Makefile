@@ -98,10 +98,11 @@ remove-example: ## Delete the example app, its tests and every line marked as th
 test: lint test-app test-host ## Build the images, run the linters and every test (what CI runs)
 
 # PYTEST_ARGS picks tests and options, e.g. PYTEST_ARGS="tests/test_errors.py -k 404".
+# SCHEMATHESIS_SEED=N draws the OpenAPI tests' requests from the seed a run's header printed, to replay it.
 test-app: ## Build the dev image and run its tests against PostgreSQL (PYTEST_ARGS="..." for one test)
 	docker build --target dev -t $(IMAGE):dev .
 	docker compose -p $(TEST_PROJECT) up --detach --wait db
-	docker run --rm --network $(TEST_PROJECT)_default \
+	docker run --rm --network $(TEST_PROJECT)_default -e SCHEMATHESIS_SEED \
 		-e DATABASE_URL=$(COMPOSE_DATABASE_URL) $(IMAGE):dev pytest $(PYTEST_ARGS); \
 		status=$$?; docker compose -p $(TEST_PROJECT) down --volumes; exit $$status
 

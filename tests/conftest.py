@@ -2,7 +2,11 @@
 
 import pytest
 from django.test import Client
-from django_helpers import JsonClient, bearer, create_token
+from django_helpers import SCHEMATHESIS_SEED, JsonClient, bearer, create_token
+
+
+def pytest_report_header():
+    return f"schemathesis seed: {SCHEMATHESIS_SEED} (make test-app SCHEMATHESIS_SEED={SCHEMATHESIS_SEED} replays it)"
 
 
 @pytest.fixture

@@ -1,15 +1,20 @@
-"""What the in-image tests share: a JSON client, tokens, the token table, and the check of an error response.
+"""What the in-image tests share: a JSON client, tokens, the token table, the check of an error response, a seed.
 
 Test modules import from here, never from each other or from conftest.py.
 """
 
 import io
 import json
+import os
 import secrets
 
 from django.core.management import call_command
 
 from app.api.models import Token
+
+# The seed of the OpenAPI document's property-based tests (test_openapi.py): new on every run, unless
+# SCHEMATHESIS_SEED gives one, to replay a run. conftest.py prints it in pytest's header.
+SCHEMATHESIS_SEED = int(os.environ.get("SCHEMATHESIS_SEED") or secrets.randbits(32))
 
 
 class JsonClient:
