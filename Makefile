@@ -18,7 +18,7 @@ COMPOSE_DATABASE_URL = $(shell docker compose config --format json | python3 -c 
 	'import json, sys; print(json.load(sys.stdin)["services"]["app"]["environment"]["DATABASE_URL"])')
 TEST_VENV := .cache/host-tests-venv
 LINT_VENV := .cache/lint-venv
-# uv compiles requirements-lint.in and requirements-release.in into their .txt (`make lock-tools`).
+# uv compiles requirements-lint.in, requirements-release.in and bench/requirements-peers.in into their .txt (`make lock-tools`).
 UV_VERSION := 0.13.8
 # The release tools run inside the prod image: PYTHON_IMAGE installs them, for prod's Python.
 RELEASE_TOOLS := .cache/release-tools
@@ -175,10 +175,10 @@ $(LINT_VENV)/bin/zizmor: requirements-lint.txt
 	$(LINT_VENV)/bin/pip install --quiet --require-hashes -r requirements-lint.txt
 
 # uv, in a container so that any host works, resolves for every platform and Python 3.11 and newer.
-lock-tools: ## Re-pin the linters' and release tools' requirements (.txt) after editing their .in files
+lock-tools: ## Re-pin the linters', release tools' and load test peers' requirements (.txt) after editing their .in files
 	docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src $(PYTHON_IMAGE) \
 		sh -c 'python -m venv /tmp/uv && /tmp/uv/bin/pip install --quiet uv==$(UV_VERSION) \
-		&& for tools in requirements-lint requirements-release; do /tmp/uv/bin/uv pip compile --quiet \
+		&& for tools in requirements-lint requirements-release bench/requirements-peers; do /tmp/uv/bin/uv pip compile --quiet \
 		--universal --python-version 3.11 --generate-hashes --output-file $$tools.txt $$tools.in || exit 1; done'
 
 ##@ Release
