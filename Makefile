@@ -214,7 +214,7 @@ $(RELEASE_TOOLS)/installed: requirements-release.txt Dockerfile
 bench: ## Build the naive "before" and prod side by side and compare them (clears the build cache)
 	python3 -m bench.bench
 
-loadtest: ## Build prod and its variants, and measure it against PostgreSQL next to gunicorn and a bare WSGI app: throughput, a profile, start-up
+loadtest: ## Build prod and its variants, and measure it against PostgreSQL next to gunicorn, granian, a bare WSGI app and a bare Django: throughput, latency, a profile, start-up
 	IMAGE=$(IMAGE) python3 -m bench.loadtest
 
 memory: ## Build prod and measure its memory under load and of a migration (the Kubernetes requests and limits)

@@ -1,21 +1,26 @@
-"""`make loadtest`: throughput, latency and start-up of the prod image, next to gunicorn and a bare WSGI app.
+"""`make loadtest`: throughput, latency and start-up of the prod image, next to gunicorn, granian and a bare WSGI app.
 
 For each server and configuration: the prod image's app serving
-`GET /api/notes/` (a page of 20 notes from PostgreSQL), then the same server
-with the same settings serving bench/hello.py, a bare WSGI app; in rounds, with
-the servers' order rotating from round to round, and the medians reported. The
-servers: uWSGI with config/uwsgi.ini as in production, at several processes x
-threads, and at its defaults without keep-alive, without its router and with
-METRICS=off (what the metrics cost); gunicorn (a benchmark-only install, bench/gunicorn.Dockerfile) as the
-templates that choose it configure it: 2 workers per core, sync workers, and
-gthread workers with 4 threads each. wrk (from Debian's packages, in a
-container) drives each for the same time with the same connections.
-PostgreSQL, the app and wrk share one network namespace, so all traffic stays
-on its loopback interface.
+`GET /api/notes/` (a page of 20 notes from PostgreSQL) at 16 and at 64
+connections, then the same server with the same settings serving
+bench/hello.py, a bare WSGI app; in rounds, with the servers' order rotating
+from round to round, and the medians reported. The servers, each with a log
+line per request and without: uWSGI with config/uwsgi.ini as in production,
+at its defaults and at other processes x threads; gunicorn as the templates
+that choose it configure it (2 workers per core, sync workers, and gthread
+workers with 4 threads each); granian as its README advises for a WSGI app
+that is busy on the CPU (a worker per core, one blocking thread each). Both
+are benchmark-only installs (bench/peers.Dockerfile). Then uWSGI at its
+defaults without keep-alive, without its router and with METRICS=off (what
+the metrics cost). wrk (from Debian's packages, in a container) drives each
+for the same time with the same connections. PostgreSQL, the app and wrk
+share one network namespace, so all traffic stays on its loopback interface.
 
-Then it profiles one `GET /api/notes/` layer by layer (bench/request_profile.py)
-and measures start-up, `docker run` to the first 200 from /healthz and from the
-API, with and without the bytecode compiled at build time.
+Then it serves `GET /api/notes/<id>/` and bench/floor.py, the same read in a
+bare Django, with uWSGI at its defaults, round by round; profiles one
+`GET /api/notes/` layer by layer (bench/request_profile.py); and measures
+start-up, `docker run` to the first 200 from /healthz and from the API, with
+and without the bytecode compiled at build time.
 
 Prints Markdown tables and writes everything to bench/results/loadtest.json.
 Image tags and container names start with $IMAGE (default "notes").
@@ -51,7 +56,7 @@ from bench.common import (
 )
 
 PROD_IMAGE = f"{IMAGE}-bench:prod"
-GUNICORN_IMAGE = f"{IMAGE}-bench:gunicorn"
+PEERS_IMAGE = f"{IMAGE}-bench:peers"
 NO_BYTECODE_IMAGE = f"{IMAGE}-bench:no-bytecode"
 WRK_IMAGE = f"{IMAGE}-bench:wrk"
 # How long wrk waits for an answer before it counts a timeout: the API's promise (docs/api.md).
@@ -59,18 +64,21 @@ WRK_TIMEOUT_S = 5
 # docker-compose.yml's database, which the app reaches on loopback here: it shares PostgreSQL's network namespace.
 DATABASE_ENVIRONMENT, COMPOSE_DATABASE_URL = local_database()
 DATABASE_URL = COMPOSE_DATABASE_URL.replace("@db:", "@127.0.0.1:")
-API_APP, BARE_APP = "config.wsgi:application", "hello:application"
+API_APP, BARE_APP, FLOOR_APP = "config.wsgi:application", "hello:application", "floor:application"
 BENCH = REPO / "bench"
 HELLO_MOUNT = ["-v", f"{BENCH / 'hello.py'}:/app/hello.py:ro"]
+FLOOR_MOUNT = ["-v", f"{BENCH / 'floor.py'}:/app/floor.py:ro"]
 PROFILE_MOUNT = ["-v", f"{BENCH / 'request_profile.py'}:/app/request_profile.py:ro"]
+LATENCY_MOUNT = ["-v", f"{BENCH / 'latency.lua'}:/latency.lua:ro"]
 
 
-def uwsgi(processes, threads, router=True, keepalive=True, metrics=True):
+def uwsgi(processes, threads, router=True, keepalive=True, metrics=True, request_log=True):
     """uWSGI as the prod image runs it, at processes x threads.
 
     Without its HTTP router, the workers speak HTTP; without keep-alive, the
     router closes each connection after its response and says so; without
-    metrics (METRICS=off), nothing is counted and no exporter runs.
+    metrics (METRICS=off), nothing is counted and no exporter runs; without
+    the request log (--disable-logging), no line per request.
     """
     env = {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads}
     if not router:
@@ -78,36 +86,64 @@ def uwsgi(processes, threads, router=True, keepalive=True, metrics=True):
     if not metrics:
         env["METRICS"] = "off"
     options = [] if keepalive else ["--http-keepalive=0", "--add-header", "Connection: close"]
+    options += [] if request_log else ["--disable-logging"]
     label = "uWSGI" if router else "uWSGI without router"
     label += "" if keepalive else ", Connection: close"
     return {
         "server": label if metrics else f"{label}, metrics off",
         "processes": processes,
         "threads": threads,
+        "request_log": request_log,
         "image": PROD_IMAGE,
         "env": env,
         "command": lambda app: ["uwsgi", "--ini", "config/uwsgi.ini", *options, "--module", app],
     }
 
 
-def gunicorn(workers, threads):
+def gunicorn(workers, threads, request_log=True):
     """gunicorn as nickjj/docker-django-example's config/gunicorn.py sets it up.
 
     Workers by core count (WEB_CONCURRENCY, 2 per core), threads from
     PYTHON_MAX_THREADS (more than one means gthread workers), the access log
-    on stdout (uWSGI logs every request too). cookiecutter-django runs
-    `gunicorn config.wsgi` with gunicorn's defaults, which read WEB_CONCURRENCY as well.
+    on stdout. cookiecutter-django runs `gunicorn config.wsgi` with gunicorn's
+    defaults, which read WEB_CONCURRENCY as well.
     """
     worker_class = "gthread" if threads > 1 else "sync"
+    access_log = ["--access-logfile", "-"] if request_log else []
     return {
         "server": f"gunicorn {worker_class}",
         "processes": workers,
         "threads": threads,
-        "image": GUNICORN_IMAGE,
+        "request_log": request_log,
+        "image": PEERS_IMAGE,
         "env": {},
         "command": lambda app: [
             "python", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "--workers", str(workers),
-            "--threads", str(threads), "--worker-class", worker_class, "--access-logfile", "-", app,
+            "--threads", str(threads), "--worker-class", worker_class, *access_log, app,
+        ],
+    }  # fmt: skip
+
+
+def granian(workers, request_log=True):
+    """granian's WSGI interface as its README advises for an app that keeps the CPU busy.
+
+    A worker process per core; one blocking thread each, the threads that run
+    the WSGI app (more would only wait for the GIL); backpressure left at its
+    default, a share of the backlog, since a lower one would cap the kept-alive
+    connections a worker accepts, not its requests. The access log, off by
+    default, on stdout for the rows with a request log.
+    """
+    access_log = ["--access-log"] if request_log else []
+    return {
+        "server": "granian",
+        "processes": workers,
+        "threads": 1,
+        "request_log": request_log,
+        "image": PEERS_IMAGE,
+        "env": {},
+        "command": lambda app: [
+            "python", "-m", "granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000",
+            "--workers", str(workers), "--blocking-threads", "1", *access_log, app,
         ],
     }  # fmt: skip
 
@@ -153,25 +189,28 @@ def wrk(database, path, seconds, connections, token, timeout_s=WRK_TIMEOUT_S):
     # Sent to the bare app too, so that both get the same request.
     header = ["-H", f"Authorization: Bearer {token}"]
     docker("run", "--rm", *network, WRK_IMAGE, *header, "-t2", "-c4", "-d2s", url)  # warm-up: imports, connections
-    load = ["-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s", "--latency"]
-    output = docker("run", "--rm", *network, WRK_IMAGE, *header, *load, url).stdout
+    load = ["-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s", "--script", "/latency.lua"]
+    output = docker("run", "--rm", *network, *LATENCY_MOUNT, WRK_IMAGE, *header, *load, url).stdout
     failures = wrk_failures(output)
     return {
         "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))),
-        "p50_ms": latency(output, "50%"),
-        "p99_ms": latency(output, "99%"),
+        **{f"{name}_ms": latency(output, percentile) for name, percentile in LATENCIES.items()},
         "non_2xx": failures.pop("non_2xx"),
         # Connections closed without an answer, refused, or left unanswered past the timeout.
         "socket_errors": sum(failures.values()),
     }
 
 
+# The percentiles bench/latency.lua prints, by the name they have in the results.
+LATENCIES = {"p50": "50", "p99": "99", "p99_9": "99.9"}
+
+
 def latency(output, percentile):
-    found = re.search(rf"^\s*{percentile}\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    """Milliseconds at the percentile, from bench/latency.lua's line in wrk's output."""
+    found = re.search(rf"^latency p{re.escape(percentile)} (\d+)$", output, re.MULTILINE)
     if not found:
-        raise SystemExit(f"no {percentile} latency in wrk's output:\n{output}")
-    value, unit = found.groups()
-    return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit], 1)
+        raise SystemExit(f"no p{percentile} latency in wrk's output:\n{output}")
+    return round(int(found[1]) / 1000, 1)
 
 
 def serve(database, port, server, app, *mounts):
@@ -183,7 +222,7 @@ def serve(database, port, server, app, *mounts):
 
 
 def throughput(database, port, servers, seconds, connections, rounds, token):
-    """Each server's API and bare app, measured once per round, in an order that rotates each round.
+    """Each server's API (at both numbers of connections) and bare app, once per round, in an order that rotates.
 
     On a machine doing other work too, load comes and goes: rounds spread it over
     every server, and each row reports the medians of its rounds.
@@ -198,17 +237,16 @@ def throughput(database, port, servers, seconds, connections, rounds, token):
             print(f"loadtest: round {round_number + 1} of {rounds}: {label}", file=sys.stderr)
             app = serve(database, port, server, API_APP)
             seed(port, token)
-            api = wrk(database, "/api/notes/", seconds, connections, token)
+            api = {count: wrk(database, "/api/notes/", seconds, count, token) for count in connections}
             docker("rm", "--force", app)
             app = serve(database, port, server, BARE_APP, *HELLO_MOUNT)
-            hello = wrk(database, "/", seconds, connections, token)
+            hello = wrk(database, "/", seconds, connections[0], token)
             docker("rm", "--force", app)
-            samples[index].append({"api": api, "hello": hello})
+            samples[index].append({"api": api[connections[0]], "api_many": api[connections[1]], "hello": hello})
     return [
         {
-            **{key: server[key] for key in ("server", "processes", "threads")},
-            "api": medians([sample["api"] for sample in samples[index]]),
-            "hello": medians([sample["hello"] for sample in samples[index]]),
+            **{key: server[key] for key in SERVER_KEYS},
+            **{kind: medians([sample[kind] for sample in samples[index]]) for kind in ("api", "api_many", "hello")},
             # Each round's API against the bare app measured right after it, then the median.
             "api_to_bare": statistics.median(
                 sample["api"]["requests_per_s"] / sample["hello"]["requests_per_s"] for sample in samples[index]
@@ -219,12 +257,15 @@ def throughput(database, port, servers, seconds, connections, rounds, token):
     ]
 
 
+# What describes a server in the results and the tables.
+SERVER_KEYS = ("server", "processes", "threads", "request_log")
+
+
 def medians(runs):
     """The median of each measure over the runs; failures are summed."""
     return {
         "requests_per_s": round(statistics.median(run["requests_per_s"] for run in runs)),
-        "p50_ms": round(statistics.median(run["p50_ms"] for run in runs), 1),
-        "p99_ms": round(statistics.median(run["p99_ms"] for run in runs), 1),
+        **{f"{name}_ms": round(statistics.median(run[f"{name}_ms"] for run in runs), 1) for name in LATENCIES},
         "non_2xx": sum(run["non_2xx"] for run in runs),
         "socket_errors": sum(run["socket_errors"] for run in runs),
     }
@@ -237,10 +278,37 @@ def burst(database, port, servers, seconds, connections, token):
         print(f"loadtest: {connections} connections: {server['server']}", file=sys.stderr)
         app = serve(database, port, server, API_APP)
         seed(port, token)
-        results.append({**{key: server[key] for key in ("server", "processes", "threads")},
+        results.append({**{key: server[key] for key in SERVER_KEYS},
                         "api": wrk(database, "/api/notes/", seconds, connections, token)})  # fmt: skip
         docker("rm", "--force", app)
     return results
+
+
+def floor(database, port, server, seconds, connections, rounds, token):
+    """`GET /api/notes/<id>/` from the API and from bench/floor.py, the same server for both, alternating by round.
+
+    The share is the median of each round's API against the floor measured right after it.
+    """
+    samples = []
+    for round_number in range(rounds):
+        print(f"loadtest: round {round_number + 1} of {rounds}: the API against the bare-Django floor", file=sys.stderr)
+        app = serve(database, port, server, API_APP)
+        seed(port, token)
+        first = http("GET", f"http://127.0.0.1:{port}/api/notes/?limit=1", token=token)[2]["results"][0]
+        path = f"/api/notes/{first['id']}/"
+        api = wrk(database, path, seconds, connections, token)
+        docker("rm", "--force", app)
+        app = serve(database, port, server, FLOOR_APP, *FLOOR_MOUNT)
+        bare = wrk(database, path, seconds, connections, token)
+        docker("rm", "--force", app)
+        samples.append({"api": api, "floor": bare})
+    return {
+        **{key: server[key] for key in SERVER_KEYS},
+        "api": medians([sample["api"] for sample in samples]),
+        "floor": medians([sample["floor"] for sample in samples]),
+        "api_to_floor": statistics.median(s["api"]["requests_per_s"] / s["floor"]["requests_per_s"] for s in samples),
+        "rounds": samples,
+    }
 
 
 def profile(database, token):
@@ -288,17 +356,23 @@ def run(args):
         docker("run", "--rm", *app_args(database), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
         token = make_token(database)
         cores = os.cpu_count()
-        servers = [uwsgi(*config) for config in args.configs]
         defaults = uwsgi_defaults()
+        servers = []
+        # Like for like: every server with a log line per request, then every one without.
+        for request_log in (True, False):
+            servers += [uwsgi(*config, request_log=request_log) for config in [defaults, *args.configs]]
+            servers += [gunicorn(2 * cores, threads, request_log) for threads in (1, args.gunicorn_threads)]
+            servers.append(granian(cores, request_log))
         # What keep-alive and the router are worth, at the defaults.
         at_defaults = [uwsgi(*defaults, keepalive=False), uwsgi(*defaults, router=False)]
         servers += at_defaults
         # What the metrics cost (app/api/metrics.py): every other uWSGI row counts and times each request.
         servers.append(uwsgi(*defaults, metrics=False))
-        servers += [gunicorn(2 * cores, 1), gunicorn(2 * cores, args.gunicorn_threads)]
+        connections = (args.connections, args.many_connections)
         return {
-            "throughput": throughput(database, port, servers, args.seconds, args.connections, args.rounds, token),
+            "throughput": throughput(database, port, servers, args.seconds, connections, args.rounds, token),
             "burst": burst(database, port, [uwsgi(*defaults), *at_defaults], args.burst_seconds, args.burst, token),
+            "floor": floor(database, port, uwsgi(*defaults), args.seconds, args.connections, args.rounds, token),
             "profile": profile(database, token),
             "start_up": start_up(database, port, args.start_up_runs, token),
         }
@@ -332,35 +406,54 @@ def build_images():
 
 
 def build_variant_images():
-    """The prod image with gunicorn added, and without its bytecode: the load test's alone."""
+    """The prod image with gunicorn and granian added, and without its bytecode: the load test's alone."""
     images = ["--build-arg", f"PROD_IMAGE={PROD_IMAGE}", "--build-arg", f"PYTHON_IMAGE={dockerfile_base_image('base')}"]
-    for dockerfile, tag in [("gunicorn.Dockerfile", GUNICORN_IMAGE), ("no-bytecode.Dockerfile", NO_BYTECODE_IMAGE)]:
+    for dockerfile, tag in [("peers.Dockerfile", PEERS_IMAGE), ("no-bytecode.Dockerfile", NO_BYTECODE_IMAGE)]:
         docker("build", "--quiet", *images, "--file", str(BENCH / dockerfile), "--tag", tag, str(BENCH))
 
 
-def throughput_table(runs):
-    header = ["server", "processes x threads", "API req/s", "API p50 / p99 ms", "bare req/s", "bare p50 / p99 ms"]
+def throughput_table(runs, connections):
+    header = ["server", "processes x threads", "request log", *measure_header("API")]
+    header += [*measure_header(f"API, {connections[1]} conn."), *measure_header("bare")]
     header += ["API / bare", "failed: non-2xx / socket errors"]
     rows = [
-        [*server_cells(r), *measure_cells(r["api"]), *measure_cells(r["hello"]), f"{r['api_to_bare']:.0%}"]
-        + [failed_cell(r["api"], r["hello"])]
+        [*server_cells(r), *measure_cells(r["api"]), *measure_cells(r["api_many"]), *measure_cells(r["hello"])]
+        + [f"{r['api_to_bare']:.0%}", failed_cell(r["api"], r["api_many"], r["hello"])]
         for r in runs
     ]
     return markdown_table(header, rows)
 
 
 def burst_table(runs):
-    header = ["server", "processes x threads", "API req/s", "API p50 / p99 ms", "non-2xx", "socket errors"]
+    header = ["server", "processes x threads", "request log", *measure_header("API"), "non-2xx", "socket errors"]
     rows = [[*server_cells(r), *measure_cells(r["api"]), r["api"]["non_2xx"], r["api"]["socket_errors"]] for r in runs]
     return markdown_table(header, rows)
 
 
+def floor_table(run):
+    header = [
+        "`GET /api/notes/<id>/` from",
+        *measure_header(""),
+        "share of the floor",
+        "failed: non-2xx / socket errors",
+    ]
+    rows = [
+        ["the API (`config.wsgi`)", *measure_cells(run["api"]), f"{run['api_to_floor']:.0%}", failed_cell(run["api"])],
+        ["bench/floor.py, bare Django", *measure_cells(run["floor"]), "100%", failed_cell(run["floor"])],
+    ]
+    return markdown_table(header, rows)
+
+
 def server_cells(run):
-    return [run["server"], f"{run['processes']} x {run['threads']}"]
+    return [run["server"], f"{run['processes']} x {run['threads']}", "yes" if run["request_log"] else "no"]
+
+
+def measure_header(what):
+    return [f"{what} req/s".strip(), f"{what} p50 / p99 / p99.9 ms".strip()]
 
 
 def measure_cells(measure):
-    return [measure["requests_per_s"], f"{measure['p50_ms']} / {measure['p99_ms']}"]
+    return [measure["requests_per_s"], " / ".join(str(measure[f"{name}_ms"]) for name in LATENCIES)]
 
 
 def failed_cell(*measures):
@@ -369,8 +462,9 @@ def failed_cell(*measures):
 
 def failures(results):
     """Every request that failed, in any measurement."""
-    measures = [r[kind] for r in results["throughput"] for kind in ("api", "hello")]
+    measures = [r[kind] for r in results["throughput"] for kind in ("api", "api_many", "hello")]
     measures += [r["api"] for r in results["burst"]]
+    measures += [results["floor"][kind] for kind in ("api", "floor")]
     return sum(m["non_2xx"] + m["socket_errors"] for m in measures)
 
 
@@ -392,13 +486,14 @@ def start_up_table(start_up):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="1x1,2x1,2x4,4x1,4x2,4x4,8x1",
-        help="uWSGI processes x threads",
+        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="2x1,4x1",
+        help="uWSGI processes x threads besides its defaults",
     )  # fmt: skip
     parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--seconds", type=int, default=4, help="measured seconds per run")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each server, interleaved; medians reported")
     parser.add_argument("--connections", type=int, default=16, help="concurrent wrk connections")
+    parser.add_argument("--many-connections", type=int, default=64, help="wrk connections, the API's second run")
     parser.add_argument("--burst", type=int, default=512, help="wrk connections of the burst round")
     parser.add_argument("--burst-seconds", type=int, default=10, help="measured seconds of the burst round")
     parser.add_argument("--start-up-runs", type=int, default=5, help="start-ups measured per image")
@@ -408,17 +503,22 @@ def main():
     build_images()
     build_variant_images()
     results = run(args)
-    settings = {"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections, "wrk_threads": 2}
+    connections = (args.connections, args.many_connections)
+    settings = {"seconds": args.seconds, "rounds": args.rounds, "connections": connections, "wrk_threads": 2}
     info = machine()
     path = save("loadtest", {"machine": info, "settings": settings, **results})
 
-    print(throughput_table(results["throughput"]))
-    print("\n`GET /api/notes/` (20 notes) and bench/hello.py, each after a 2 s warm-up,")
-    print(f"{args.rounds} rounds with the servers in a rotating order; medians, failures summed.")
-    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s --timeout={WRK_TIMEOUT_S}s --latency. {describe(info)}\n")
+    print(throughput_table(results["throughput"], connections))
+    print(f"\n`GET /api/notes/` (20 notes) at {args.connections} and at {args.many_connections} connections, and")
+    print(f"bench/hello.py at {args.connections}, each after a 2 s warm-up, {args.rounds} rounds with the servers in a")
+    print(f"rotating order; medians, failures summed. wrk -t2 -d{args.seconds}s --timeout={WRK_TIMEOUT_S}s with")
+    print(f"bench/latency.lua. {describe(info)}\n")
     print(burst_table(results["burst"]))
     print(f"\n`GET /api/notes/`, wrk -t2 -c{args.burst} -d{args.burst_seconds}s --timeout={WRK_TIMEOUT_S}s,")
     print("one round: a burst beyond what the workers serve at once.\n")
+    print(floor_table(results["floor"]))
+    print(f"\nOne note by id, uWSGI at its defaults for both, wrk -t2 -c{args.connections} -d{args.seconds}s,")
+    print(f"{args.rounds} rounds alternating; the share is the median of each round's.\n")
     profile = results["profile"]
     print(profile_table(profile))
     print(
