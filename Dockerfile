@@ -68,12 +68,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=config.settings
 WORKDIR /app
-# The API, and its Prometheus metrics (config/uwsgi.ini).
-EXPOSE 8000 9100
-# Slim images have no curl; the standard library can make the request.
-# dev inherits this too, so the compose dev server reports its health.
-HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --start-interval=1s \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 
 # prod: serves the API with uWSGI on port 8000 as the unprivileged user.
 FROM base AS prod
@@ -95,6 +89,12 @@ LABEL org.opencontainers.image.title=notes \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"
 USER 10001:10001
+# The API, the probes' own worker and the Prometheus metrics (config/uwsgi.ini).
+EXPOSE 8000 8002 9100
+# On the probes' port, so a check never waits behind API requests. Slim images
+# have no curl; the standard library can make the request.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --start-interval=1s \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8002/healthz', timeout=2)"]
 CMD ["uwsgi", "--ini", "config/uwsgi.ini"]
 
 # dev: prod's layers exactly, plus the test tools and tests; runs the suite
@@ -106,4 +106,7 @@ COPY tests tests
 ENV PYTHONPATH=/opt/dev-packages \
     PATH=/opt/dev-packages/bin:$PATH \
     DJANGO_DEBUG=1
+# The compose dev server's health (what `up --wait` waits for): Django's server has no probes' port.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --start-interval=1s \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 CMD ["pytest"]

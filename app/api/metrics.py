@@ -23,7 +23,7 @@ from app.database.deadline import DatabaseDeadlineExceeded
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     import uwsgi  # the module uWSGI gives its own processes, and only them
 
-    # A worker's files are named after its uWSGI worker id (1 to 8), not its pid, as
+    # A worker's files are named after its uWSGI worker id (1 to `processes`), not its pid, as
     # prometheus-client would: the worker that replaces a recycled or killed one goes on
     # counting in the same files, from its predecessor's numbers, so the directory holds a
     # file per worker and kind however often workers restart. Ids are never two running

@@ -20,6 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 # The Makefile's image name unless make hands one down: the project's name is written once, there.
 IMAGE = os.environ.get("IMAGE") or re.search(r"^IMAGE \?= (\S+)$", (REPO / "Makefile").read_text(), re.MULTILINE)[1]
+UWSGI_INI = (REPO / "config" / "uwsgi.ini").read_text()
+
+
+def uwsgi_option(name):
+    """The value config/uwsgi.ini gives an option first: tests hold the server to its own settings."""
+    return re.search(rf"^{re.escape(name)} = (.+)$", UWSGI_INI, re.MULTILINE)[1]
 
 
 def docker(*args, check=True, timeout=900, **kwargs):

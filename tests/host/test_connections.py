@@ -16,14 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from docker_helpers import IMAGE, REPO, build_wrk_image, docker, wait_for_http, wrk_failures
+from docker_helpers import IMAGE, build_wrk_image, docker, uwsgi_option, wait_for_http, wrk_failures
 
 WITHOUT_ROUTER = ["-e", "UWSGI_HTTP_SOCKET=:8000"]
-UWSGI_INI = (REPO / "config" / "uwsgi.ini").read_text()
-
-
-def uwsgi_option(name):
-    return int(re.search(rf"^{name} = (\d+)$", UWSGI_INI, re.MULTILINE)[1])
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +112,7 @@ def test_the_kernel_allows_the_listen_queue_uwsgi_asks_for(run_prod):
 
     somaxconn = int(docker("exec", name, "cat", "/proc/sys/net/core/somaxconn").stdout)
 
-    assert somaxconn >= uwsgi_option("listen")
+    assert somaxconn >= int(uwsgi_option("listen"))
     assert f"listen backlog is limited to {uwsgi_option('listen')} connections" in docker("logs", name).stdout
 
 
@@ -173,7 +168,7 @@ def test_requests_beyond_capacity_are_answered_503_with_retry_after(run_harness)
     shed = [(response, seconds) for response, seconds in answers if response.status_code == 503]
     assert {response.status_code for response, _ in answers} <= {200, 503}
     assert shed, "nothing was shed"
-    connect_timeout = uwsgi_option("http-connect-timeout")
+    connect_timeout = int(uwsgi_option("http-connect-timeout"))
     for response, seconds in shed:
         assert response.headers["Content-Type"] == "application/problem+json"
         assert response.headers["Retry-After"] == "1"

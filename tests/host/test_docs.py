@@ -9,9 +9,8 @@ it ("`harakiri` at 8 s"); a mention with no number near it claims none.
 import json
 import re
 
-from docker_helpers import REPO
+from docker_helpers import REPO, uwsgi_option
 
-UWSGI_INI = (REPO / "config" / "uwsgi.ini").read_text()
 SETTINGS = (REPO / "config" / "settings.py").read_text()
 DOCS = {path.name: " ".join(path.read_text().split()) for path in [REPO / "README.md", *REPO.glob("docs/*.md")]}
 # How far from a setting's name the docs write its value, in characters.
@@ -19,26 +18,22 @@ NEAR = 45
 NUMBER = re.compile(r"\d[\d,]*")
 
 
-def uwsgi(option):
-    return re.search(rf"^{option} = (\d+)$", UWSGI_INI, re.MULTILINE)[1]
-
-
 def setting(pattern):
     return re.search(pattern, SETTINGS, re.MULTILINE)[1]
 
 
 VALUES = {
-    "harakiri": uwsgi("harakiri"),
-    "http-connect-timeout": uwsgi("http-connect-timeout"),
-    "http-keepalive": uwsgi("http-keepalive"),
-    "listen": uwsgi("listen"),
-    "reload-on-rss": uwsgi("reload-on-rss"),
+    "harakiri": uwsgi_option("harakiri"),
+    "http-connect-timeout": uwsgi_option("http-connect-timeout"),
+    "http-keepalive": uwsgi_option("http-keepalive"),
+    "listen": uwsgi_option("listen"),
+    "reload-on-rss": uwsgi_option("reload-on-rss"),
     "DATABASE_DEADLINE": setting(r"^DATABASE_DEADLINE = (\d+)$"),
     "DATABASE_READINESS_DEADLINE": setting(r"^DATABASE_READINESS_DEADLINE = (\d+)$"),
     "statement_timeout": setting(r"statement_timeout=(\d+)s"),
     "CONN_MAX_AGE": setting(r"conn_max_age=(\d+)"),
 }
-PROCESSES = uwsgi("processes")
+PROCESSES = uwsgi_option("processes")
 SPELLED = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
 # "8 workers", "all eight workers", "8 single-threaded workers", "8 worker processes"; not gunicorn's "per core".
 WORKERS = re.compile(rf"\b(\d+|{'|'.join(SPELLED)}) (?:single-threaded )?(?:workers|worker processes)\b(?! per)")

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from docker_helpers import (
     REPO,
+    UWSGI_INI,
     compose_image,
     create_token,
     docker,
@@ -28,12 +29,12 @@ from docker_helpers import (
     make,
     root_mount_options,
     unique_name,
+    uwsgi_option,
     wait_for_http,
 )
 
 KUBECTL = REPO / ".cache" / "lint-venv" / "bin" / "kubectl"
 KUSTOMIZATIONS = ["deploy/kubernetes/base", "deploy/kubernetes/overlays/example"]
-UWSGI_INI = (REPO / "config" / "uwsgi.ini").read_text()
 # The Secret is created out of band, with the command docs/kubernetes.md gives.
 SECRET_KEYS = set(re.findall(r"--from-literal=(\w+)=", (REPO / "docs" / "kubernetes.md").read_text()))
 
@@ -47,10 +48,6 @@ def render(kustomization):
     by_kind = {document["kind"]: document for document in documents}
     assert len(by_kind) == len(documents), "a kind appears twice; these tests expect each once"
     return by_kind
-
-
-def uwsgi_option(name):
-    return re.search(rf"^{name} = (.+)$", UWSGI_INI, re.MULTILINE).group(1)
 
 
 def pod(manifests, kind):
@@ -122,13 +119,16 @@ def test_selectors_select_the_deployments_pods_and_not_the_jobs(manifests):
     assert (target["kind"], target["name"]) == ("Deployment", manifests["Deployment"]["metadata"]["name"])
 
 
-def test_probes_ask_the_port_uwsgi_serves(manifests):
+def test_probes_ask_the_ports_uwsgi_serves_them_on(manifests):
+    """Start-up and liveness the probes' own worker, readiness the API's port; only the API's is open to all."""
     app = container(manifests, "Deployment")
     port = int(uwsgi_option("http").rpartition(":")[2])
+    probe_port = int(uwsgi_option("http-socket").rpartition(":")[2])
     ports = {entry["name"]: entry["containerPort"] for entry in app["ports"]}
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+    expected = {"startupProbe": probe_port, "livenessProbe": probe_port, "readinessProbe": port}
+    for probe, served in expected.items():
         named = app[probe]["httpGet"]["port"]
-        assert ports.get(named, named) == port, f"{probe} asks port {named}; uWSGI serves {port}"
+        assert ports.get(named, named) == served, f"{probe} asks port {named}; uWSGI serves it on {served}"
     open_to_all = [p["port"] for rule in ingress(manifests) if "from" not in rule for p in rule["ports"]]
     assert open_to_all == [port]
 
@@ -348,8 +348,9 @@ def test_podman_runs_the_migration_and_then_the_deployments_pod(podman, harness_
 
     wait_for_http(f"{url}/healthz", timeout=60)
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        path = spec[probe]["httpGet"]["path"]
-        assert http("GET", url + path)[0] == 200, f"{probe} asks {path}"
+        asked = spec[probe]["httpGet"]
+        probe_url = f"http://127.0.0.1:{host_ports[asked['port']]}{asked['path']}"
+        assert http("GET", probe_url)[0] == 200, f"{probe} asks {asked['path']} on port {asked['port']}"
     # A host name from the ConfigMap: Django would refuse any other.
     host = manifests["ConfigMap"]["data"]["DJANGO_ALLOWED_HOSTS"].split(",")[0]
     token = create_token(lambda *command: podman("exec", app, *command))
