@@ -6,7 +6,8 @@ connections, then the same server with the same settings serving
 bench/hello.py, a bare WSGI app; in rounds, with the servers' order rotating
 from round to round, and the medians reported. The servers, each with a log
 line per request and without: uWSGI with config/uwsgi.ini as in production,
-at its defaults and at other processes x threads; gunicorn as the templates
+at its defaults (worker 1 kept for the probes) and at other processes x
+threads, 8 x 1 the former defaults, where every worker serves the API; gunicorn as the templates
 that choose it configure it (2 workers per core, sync workers, and gthread
 workers with 4 threads each); granian as its README advises for a WSGI app
 that is busy on the CPU (a worker per core, one blocking thread each). Both
@@ -72,15 +73,18 @@ PROFILE_MOUNT = ["-v", f"{BENCH / 'request_profile.py'}:/app/request_profile.py:
 LATENCY_MOUNT = ["-v", f"{BENCH / 'latency.lua'}:/latency.lua:ro"]
 
 
-def uwsgi(processes, threads, router=True, keepalive=True, metrics=True, request_log=True):
-    """uWSGI as the prod image runs it, at processes x threads.
+def uwsgi(processes=None, threads=None, router=True, keepalive=True, metrics=True, request_log=True):
+    """uWSGI as the prod image runs it: at its defaults, or at processes x threads.
 
-    Without its HTTP router, the workers speak HTTP; without keep-alive, the
-    router closes each connection after its response and says so; without
-    metrics (METRICS=off), nothing is counted and no exporter runs; without
-    the request log (--disable-logging), no line per request.
+    At its defaults worker 1 serves only the probes (config/uwsgi.ini); at a
+    count of one's own every worker serves the API. Without its HTTP router,
+    the workers speak HTTP; without keep-alive, the router closes each
+    connection after its response and says so; without metrics (METRICS=off),
+    nothing is counted and no exporter runs; without the request log
+    (--disable-logging), no line per request.
     """
-    env = {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads}
+    at_defaults = processes is None
+    env = {} if at_defaults else {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads}
     if not router:
         env["UWSGI_HTTP_SOCKET"] = ":8000"
     if not metrics:
@@ -89,6 +93,8 @@ def uwsgi(processes, threads, router=True, keepalive=True, metrics=True, request
     options += [] if request_log else ["--disable-logging"]
     label = "uWSGI" if router else "uWSGI without router"
     label += "" if keepalive else ", Connection: close"
+    label += " (defaults)" if at_defaults else ""
+    processes, threads = uwsgi_defaults() if at_defaults else (processes, threads)
     return {
         "server": label if metrics else f"{label}, metrics off",
         "processes": processes,
@@ -356,23 +362,22 @@ def run(args):
         docker("run", "--rm", *app_args(database), PROD_IMAGE, "python", "manage.py", "migrate", "--no-input")
         token = make_token(database)
         cores = os.cpu_count()
-        defaults = uwsgi_defaults()
         servers = []
         # Like for like: every server with a log line per request, then every one without.
         for request_log in (True, False):
-            servers += [uwsgi(*config, request_log=request_log) for config in [defaults, *args.configs]]
+            servers += [uwsgi(*config, request_log=request_log) for config in [(), *args.configs]]
             servers += [gunicorn(2 * cores, threads, request_log) for threads in (1, args.gunicorn_threads)]
             servers.append(granian(cores, request_log))
         # What keep-alive and the router are worth, at the defaults.
-        at_defaults = [uwsgi(*defaults, keepalive=False), uwsgi(*defaults, router=False)]
+        at_defaults = [uwsgi(keepalive=False), uwsgi(router=False)]
         servers += at_defaults
         # What the metrics cost (app/api/metrics.py): every other uWSGI row counts and times each request.
-        servers.append(uwsgi(*defaults, metrics=False))
+        servers.append(uwsgi(metrics=False))
         connections = (args.connections, args.many_connections)
         return {
             "throughput": throughput(database, port, servers, args.seconds, connections, args.rounds, token),
-            "burst": burst(database, port, [uwsgi(*defaults), *at_defaults], args.burst_seconds, args.burst, token),
-            "floor": floor(database, port, uwsgi(*defaults), args.seconds, args.connections, args.rounds, token),
+            "burst": burst(database, port, [uwsgi(), *at_defaults], args.burst_seconds, args.burst, token),
+            "floor": floor(database, port, uwsgi(), args.seconds, args.connections, args.rounds, token),
             "profile": profile(database, token),
             "start_up": start_up(database, port, args.start_up_runs, token),
         }
@@ -486,7 +491,7 @@ def start_up_table(start_up):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="2x1,4x1",
+        "--configs", type=lambda s: [configuration(c) for c in s.split(",")], default="2x1,4x1,8x1",
         help="uWSGI processes x threads besides its defaults",
     )  # fmt: skip
     parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gthread worker")

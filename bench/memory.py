@@ -67,7 +67,7 @@ def run(args):
     try:
         migrate = docker("run", "--rm", *app_args(database), PROD_IMAGE, "python", "-c", MIGRATE_PEAK_RSS)
         token = make_token(database)
-        app = serve(database, args.port, uwsgi(4, 1), API_APP)
+        app = serve(database, args.port, uwsgi(), API_APP)
         seed(args.port, token, notes=100)
         idle = container_memory_mib(app)
         load, peak, samples = peak_memory_during(
