@@ -7,10 +7,10 @@ bench/hello.py, a bare WSGI app; in rounds, with the servers' order rotating
 from round to round, and the medians reported. The servers, each with a log
 line per request and without: uWSGI with config/uwsgi.ini as in production,
 at its defaults (worker 1 kept for the probes) and at other processes x
-threads, 8 x 1 the former defaults, where every worker serves the API; gunicorn as the templates
-that choose it configure it (2 workers per core, sync workers, and gthread
-workers with 4 threads each); granian as its README advises for a WSGI app
-that is busy on the CPU (a worker per core, one blocking thread each). Both
+threads (8 x 1 the former defaults), where every worker serves the API;
+gunicorn as the templates that choose it configure it (2 workers per core,
+sync workers, and gthread workers with 4 threads each); granian as its README
+advises for a WSGI app that is busy on the CPU (a worker per core, one blocking thread each). Both
 are benchmark-only installs (bench/peers.Dockerfile). Then uWSGI at its
 defaults without keep-alive, without its router and with METRICS=off (what
 the metrics cost). wrk (from Debian's packages, in a container) drives each
@@ -83,8 +83,8 @@ def uwsgi(processes=None, threads=None, router=True, keepalive=True, metrics=Tru
     nothing is counted and no exporter runs; without the request log
     (--disable-logging), no line per request.
     """
-    at_defaults = processes is None
-    env = {} if at_defaults else {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads}
+    defaults = processes is None
+    env = {} if defaults else {"UWSGI_PROCESSES": processes, "UWSGI_THREADS": threads}
     if not router:
         env["UWSGI_HTTP_SOCKET"] = ":8000"
     if not metrics:
@@ -93,8 +93,8 @@ def uwsgi(processes=None, threads=None, router=True, keepalive=True, metrics=Tru
     options += [] if request_log else ["--disable-logging"]
     label = "uWSGI" if router else "uWSGI without router"
     label += "" if keepalive else ", Connection: close"
-    label += " (defaults)" if at_defaults else ""
-    processes, threads = uwsgi_defaults() if at_defaults else (processes, threads)
+    label += " (defaults)" if defaults else ""
+    processes, threads = uwsgi_defaults() if defaults else (processes, threads)
     return {
         "server": label if metrics else f"{label}, metrics off",
         "processes": processes,
